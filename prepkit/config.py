@@ -1,0 +1,95 @@
+"""Where prepkit keeps things, and the learner settings it reads.
+
+Locations follow platformdirs (XDG on Linux). The database comes from `--db`, else `PREPKIT_DB`,
+else `<user data dir>/prepkit.db`; the data dir is created 0700 because it holds personal history.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from prepkit.errors import PrepkitError
+
+APP = "prepkit"
+
+
+def data_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path(APP, appauthor=False)
+
+
+def default_db_path() -> Path:
+    """The default database file, creating its private folder when it is missing."""
+    folder = data_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder / "prepkit.db"
+
+
+def resolve_db(option: str | None, environ: Mapping[str, str] | None = None) -> str:
+    """`--db` wins, then `PREPKIT_DB`, then the default file."""
+    env = os.environ if environ is None else environ
+    if option:
+        return option
+    if env.get("PREPKIT_DB"):
+        return env["PREPKIT_DB"]
+    return str(default_db_path())
+
+
+def library_dir() -> Path:
+    """The built-in card library: `decks/` beside the package in a checkout, else the copy
+    packed into the wheel as `prepkit/_library`."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "decks", here / "_library"):
+        if candidate.is_dir():
+            return candidate
+    raise PrepkitError(f"the built-in card library is missing (looked in {here.parent / 'decks'})")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """A learner's study settings; stored per learner as JSON values."""
+
+    desired_retention: float = 0.9
+    new_per_day: int = 20
+    reviews_per_day: int = 9999
+    timezone: str = "UTC"
+    day_start_hour: int = 4
+    learn_ahead_minutes: int = 20
+    interview_date: str | None = None
+    daily_minutes: int = 30
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone(self.timezone)
+
+    def with_values(self, values: Mapping[str, Any]) -> Settings:
+        """These settings with stored values applied; unknown keys from a newer prepkit are kept
+        out rather than failing."""
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in values.items() if k in known})
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PrepkitError(f"unknown time zone '{name}' (use an IANA name such as Europe/Paris)")
+
+
+def default_timezone(environ: Mapping[str, str] | None = None) -> str:
+    """The learner's zone for a new profile: `TZ` when it names an IANA zone, else UTC."""
+    env = os.environ if environ is None else environ
+    name = env.get("TZ", "").lstrip(":")
+    if name:
+        try:
+            ZoneInfo(name)
+            return name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return "UTC"

@@ -1,0 +1,207 @@
+"""Opening a database: URL resolution, the engine factory, SQLite pragmas, schema upgrades.
+
+Every way a database can fail to open (a missing or unwritable folder, a file that is not a
+database, a database from a newer prepkit) becomes one `DatabaseError` line before anything is
+written, so a mistyped `--db` never leaves a stray file or a half-migrated schema behind.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from prepkit.errors import DatabaseError
+
+# The migration revisions this prepkit knows, oldest first; the last is the current schema.
+# tests/test_store.py checks this against the Alembic scripts.
+REVISIONS = ("0001",)
+HEAD = REVISIONS[-1]
+BUSY_TIMEOUT_MS = 10_000
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def url_for(db: str) -> str:
+    """A SQLAlchemy URL from `--db` / `PREPKIT_DB`: a URL as it is, a path as a SQLite file."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser().absolute()}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other databases and in-memory SQLite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"not a database URL: {url}") from None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Refuse, before SQLite touches anything, a path that cannot hold a prepkit database."""
+    folder = path.parent
+    if not folder.exists():
+        raise DatabaseError(f"{path}: folder {folder} does not exist")
+    if not folder.is_dir():
+        raise DatabaseError(f"{path}: {folder} is not a folder")
+    if path.is_dir():
+        raise DatabaseError(f"{path}: is a folder, not a database file")
+    if path.exists():
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise DatabaseError(f"{path}: database file is not readable and writable")
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_MAGIC))
+        if head and head != _SQLITE_MAGIC:
+            raise DatabaseError(f"{path}: not a prepkit database (not an SQLite file)")
+    elif not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseError(f"{path}: folder {folder} is not writable")
+
+
+def create_private_file(path: Path) -> None:
+    """Create the database file 0600 so its -wal and -shm files inherit the same mode."""
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        except OSError as exc:
+            raise DatabaseError(f"{path}: cannot create database: {exc.strerror}") from None
+        os.close(fd)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with prepkit's connection settings; nothing connects until it is used."""
+    is_sqlite = url.startswith("sqlite")
+    connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {}
+    engine = create_engine(url, connect_args=connect_args)
+    if is_sqlite:
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+    # SQLAlchemy emits BEGIN itself (see _sqlite_on_begin); pysqlite's legacy implicit
+    # transactions would otherwise skip BEGIN for reads and DDL.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS:d}")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # Take the write lock up front: a deferred transaction that later writes can fail with
+    # "database is locked" without waiting, which is exactly what a second writer must not see.
+    mode = "DEFERRED" if conn.get_execution_options().get("readonly") else "IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def open_engine(url: str) -> Engine:
+    """Open (creating if needed) a prepkit database at `url`, upgraded to the current schema."""
+    path = sqlite_path(url)
+    if path is not None:
+        check_sqlite_file(path)
+        create_private_file(path)
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+    except DatabaseError:
+        engine.dispose()
+        raise
+    except DBAPIError as exc:
+        engine.dispose()
+        where = path if path is not None else engine.url.render_as_string(hide_password=True)
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
+        raise DatabaseError(f"{where}: cannot open database: {reason}") from None
+    return engine
+
+
+def current_revision(conn: Connection) -> str | None:
+    """The schema revision stored in the database, or None for an empty database."""
+    tables = set(inspect(conn).get_table_names())
+    if "alembic_version" not in tables:
+        if tables:
+            raise DatabaseError(
+                f"{_where(conn)}: not a prepkit database (it has tables, but no prepkit schema)"
+            )
+        return None
+    row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to HEAD; refuse a database written by a newer prepkit."""
+    with engine.connect().execution_options(readonly=True) as conn:
+        revision = current_revision(conn)
+        conn.rollback()
+    if revision == HEAD:
+        return
+    if revision is not None and revision not in REVISIONS:
+        raise DatabaseError(
+            f"{_where_engine(engine)}: written by a newer prepkit (schema {revision}; this "
+            f"version knows up to {HEAD}); upgrade prepkit to open it"
+        )
+    run_migrations(engine, "head")
+
+
+def run_migrations(engine: Engine, target: str) -> None:
+    """Run Alembic to `target` with foreign keys off around the batch table rebuilds.
+
+    SQLite's batch mode drops and recreates tables; with foreign keys on, dropping a parent
+    cascades into its children, so they are switched off outside the transaction and checked
+    after it, as SQLite's own ALTER TABLE procedure prescribes.
+    """
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with _foreign_keys_off(engine) as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, target)
+        conn.commit()
+        if engine.dialect.name == "sqlite":
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise DatabaseError(
+                    f"{_where(conn)}: migration left {len(broken)} broken references"
+                )
+
+
+@contextmanager
+def _foreign_keys_off(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        # The pragma is a no-op inside a transaction, so it goes to the driver connection
+        # directly, before SQLAlchemy begins one.
+        raw = conn.connection.driver_connection if sqlite else None
+        if raw is not None:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            yield conn
+        finally:
+            if raw is not None:
+                conn.rollback()
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _where(conn: Connection) -> str:
+    return _where_engine(conn.engine)
+
+
+def _where_engine(engine: Engine) -> str:
+    path = sqlite_path(str(engine.url))
+    return str(path) if path is not None else engine.url.render_as_string(hide_password=True)

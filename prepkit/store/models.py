@@ -1,0 +1,127 @@
+"""The schema, as typed SQLAlchemy models.
+
+Library content (decks, cards) is shared; everything about a learner (card states, reviews,
+settings) carries a `learner_id` from the first schema on, so one PostgreSQL server can hold a
+study group without a schema rewrite. Instants are integer epoch milliseconds (UTC), as in Anki:
+portable, exact and cheap to compare. Cards have an integer surrogate key for compact joins and
+the library's stable text id as `key`, which is what review history is keyed on across edits.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Learner(Base):
+    __tablename__ = "learner"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Deck(Base):
+    __tablename__ = "deck"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    source_file: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Card(Base):
+    __tablename__ = "card"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    deck_id: Mapped[str] = mapped_column(ForeignKey("deck.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    front: Mapped[str] = mapped_column(Text)
+    back: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str] = mapped_column(Text)  # JSON list
+    payload: Mapped[str] = mapped_column(Text)  # JSON object: the kind's extra fields
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    retired_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class CardState(Base):
+    __tablename__ = "card_state"
+    __table_args__ = (Index("ix_card_state_queue", "learner_id", "due"),)
+
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id"), primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), primary_key=True)
+    state: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[int | None] = mapped_column(Integer)
+    stability: Mapped[float | None] = mapped_column(Float)
+    difficulty: Mapped[float | None] = mapped_column(Float)
+    due: Mapped[int | None] = mapped_column(BigInteger)
+    last_review: Mapped[int | None] = mapped_column(BigInteger)
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    buried_until: Mapped[int | None] = mapped_column(BigInteger)
+    flag: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Review(Base):
+    """One answer. The state before it is kept, so undo is exact and history can be replayed."""
+
+    __tablename__ = "review"
+    __table_args__ = (
+        Index("ix_review_card", "learner_id", "card_id", "reviewed_at"),
+        Index("ix_review_time", "learner_id", "reviewed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    reviewed_at: Mapped[int] = mapped_column(BigInteger)
+    rating: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    state_before: Mapped[int] = mapped_column(Integer)
+    step_before: Mapped[int | None] = mapped_column(Integer)
+    stability_before: Mapped[float | None] = mapped_column(Float)
+    difficulty_before: Mapped[float | None] = mapped_column(Float)
+    due_before: Mapped[int | None] = mapped_column(BigInteger)
+    last_review_before: Mapped[int | None] = mapped_column(BigInteger)
+    state_after: Mapped[int] = mapped_column(Integer)
+    step_after: Mapped[int | None] = mapped_column(Integer)
+    stability_after: Mapped[float | None] = mapped_column(Float)
+    difficulty_after: Mapped[float | None] = mapped_column(Float)
+    due_after: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Setting(Base):
+    __tablename__ = "setting"
+
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)  # JSON

@@ -1,0 +1,300 @@
+"""The study hot path: prepared statements on one pooled DBAPI connection.
+
+Measured on this project's machine, an answer through the ORM cost about 2.2 ms, through Core
+`text()` about 0.3 ms and through the bare driver about 0.15 ms, of which an fsync is 0.1 ms. The
+answer loop is what a learner feels, so it talks to the driver directly (the same few statements,
+cached by the driver), while the rest of the store stays idiomatic SQLAlchemy. Every write here is
+one transaction: a card's new state and its review row commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from prepkit.schedule.days import from_ms, to_ms
+from prepkit.schedule.review import CardState, Outcome, Rating, State
+
+_STATE_COLUMNS = (
+    "s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses"
+)
+
+_QUEUE_DUE = f"""
+SELECT {_STATE_COLUMNS}
+FROM card_state s JOIN card c ON c.id = s.card_id
+WHERE s.learner_id = ? AND s.state != 0 AND s.due < ?
+  AND s.suspended = ? AND (s.buried_until IS NULL OR s.buried_until <= ?)
+  AND c.retired_at IS NULL
+ORDER BY s.due, s.card_id
+"""
+
+_QUEUE_NEW = f"""
+SELECT {_STATE_COLUMNS}
+FROM card_state s JOIN card c ON c.id = s.card_id
+WHERE s.learner_id = ? AND s.state = 0
+  AND s.suspended = ? AND (s.buried_until IS NULL OR s.buried_until <= ?)
+  AND c.retired_at IS NULL
+ORDER BY c.position, c.deck_id, c.id
+LIMIT ?
+"""
+
+_NEW_SEEN = """
+SELECT COUNT(*) FROM review
+WHERE learner_id = ? AND reviewed_at >= ? AND state_before = 0
+"""
+
+_CARD = """
+SELECT key, deck_id, kind, front, back, source, tags, payload FROM card WHERE id = ?
+"""
+
+_UPDATE_STATE = """
+UPDATE card_state SET state = ?, step = ?, stability = ?, difficulty = ?, due = ?,
+  last_review = ?, reps = ?, lapses = ?
+WHERE learner_id = ? AND card_id = ?
+"""
+
+_INSERT_REVIEW = """
+INSERT INTO review (learner_id, card_id, reviewed_at, rating, duration_ms,
+  state_before, step_before, stability_before, difficulty_before, due_before, last_review_before,
+  state_after, step_after, stability_after, difficulty_after, due_after)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+
+_REVIEW_BEFORE = """
+SELECT card_id, rating, state_before, step_before, stability_before, difficulty_before,
+  due_before, last_review_before
+FROM review WHERE id = ? AND learner_id = ?
+"""
+
+_STATE_OF = f"SELECT {_STATE_COLUMNS} FROM card_state s WHERE s.learner_id = ? AND s.card_id = ?"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedCard:
+    """A card waiting in the session queue: its id and its memory state."""
+
+    card_id: int
+    state: CardState
+
+
+@dataclass(frozen=True, slots=True)
+class CardRow:
+    """A card's content as stored (JSON fields still encoded)."""
+
+    key: str
+    deck: str
+    kind: str
+    front: str
+    back: str | None
+    source: str
+    tags: str
+    payload: str
+
+
+def _ms(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def state_from_row(row: Sequence[Any]) -> CardState:
+    """A CardState from (state, step, stability, difficulty, due, last_review, reps, lapses)."""
+    state, step, stability, difficulty, due, last_review, reps, lapses = row
+    return CardState(
+        state=State(state),
+        step=step,
+        stability=stability,
+        difficulty=difficulty,
+        due=None if due is None else from_ms(due),
+        last_review=None if last_review is None else from_ms(last_review),
+        reps=reps,
+        lapses=lapses,
+    )
+
+
+def _state_values(state: CardState) -> tuple[Any, ...]:
+    return (
+        int(state.state),
+        state.step,
+        state.stability,
+        state.difficulty,
+        None if state.due is None else to_ms(state.due),
+        None if state.last_review is None else to_ms(state.last_review),
+    )
+
+
+class HotPath:
+    """One learner's study statements on a single pooled connection, held for a session."""
+
+    def __init__(self, engine: Engine, learner_id: int) -> None:
+        self._pooled = engine.raw_connection()
+        self._db: Any = self._pooled.driver_connection
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._learner = learner_id
+        self._false: Any = 0 if self._sqlite else False
+
+    def close(self) -> None:
+        self._pooled.close()
+
+    def _sql(self, statement: str) -> str:
+        return statement if self._sqlite else statement.replace("?", "%s")
+
+    def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        cursor = self._db.cursor()
+        try:
+            cursor.execute(self._sql(statement), params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """A write transaction holding the write lock from its first statement."""
+        cursor = self._db.cursor()
+        try:
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            yield cursor
+            if self._sqlite:
+                cursor.execute("COMMIT")
+            else:
+                self._db.commit()
+        except BaseException:
+            if self._sqlite:
+                if self._db.in_transaction:
+                    cursor.execute("ROLLBACK")
+            else:
+                self._db.rollback()
+            raise
+        finally:
+            cursor.close()
+
+    def _read_done(self) -> None:
+        # psycopg opens a transaction even for reads; end it so no snapshot is held open.
+        if not self._sqlite:
+            self._db.rollback()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def due_cards(self, cutoff_ms: int, now_ms: int) -> list[QueuedCard]:
+        """Learning and review cards due before the end of the study day, soonest first."""
+        rows = self._query(_QUEUE_DUE, (self._learner, cutoff_ms, self._false, now_ms))
+        self._read_done()
+        return [QueuedCard(row[0], state_from_row(row[1:])) for row in rows]
+
+    def new_cards(self, limit: int, now_ms: int) -> list[QueuedCard]:
+        if limit <= 0:
+            return []
+        rows = self._query(_QUEUE_NEW, (self._learner, self._false, now_ms, limit))
+        self._read_done()
+        return [QueuedCard(row[0], state_from_row(row[1:])) for row in rows]
+
+    def new_seen_since(self, since_ms: int) -> int:
+        rows = self._query(_NEW_SEEN, (self._learner, since_ms))
+        self._read_done()
+        return int(rows[0][0])
+
+    def card(self, card_id: int) -> CardRow:
+        rows = self._query(_CARD, (card_id,))
+        self._read_done()
+        return CardRow(*rows[0])
+
+    def state(self, card_id: int) -> CardState:
+        rows = self._query(_STATE_OF, (self._learner, card_id))
+        self._read_done()
+        return state_from_row(rows[0][1:])
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def write_answer(self, card_id: int, outcome: Outcome, duration_ms: int | None) -> int:
+        """Save one answer: the card's new state and its review row, in one transaction."""
+        with self.transaction() as cursor:
+            self._update_state(cursor, card_id, outcome.after)
+            return self._insert_review(cursor, card_id, outcome, duration_ms)
+
+    def _update_state(self, cursor: Any, card_id: int, after: CardState) -> None:
+        values = (*_state_values(after), after.reps, after.lapses, self._learner, card_id)
+        cursor.execute(self._sql(_UPDATE_STATE), values)
+
+    def _insert_review(
+        self, cursor: Any, card_id: int, outcome: Outcome, duration_ms: int | None
+    ) -> int:
+        before, after = outcome.before, outcome.after
+        values = (
+            self._learner,
+            card_id,
+            to_ms(outcome.at),
+            int(outcome.rating),
+            duration_ms,
+            *_state_values(before),
+            *_state_values(after)[:5],
+        )
+        if self._sqlite:
+            cursor.execute(_INSERT_REVIEW, values)
+            return int(cursor.lastrowid)
+        cursor.execute(self._sql(_INSERT_REVIEW).rstrip() + " RETURNING id", values)
+        return int(cursor.fetchone()[0])
+
+    def undo_answer(self, review_id: int) -> tuple[int, CardState]:
+        """Delete a review and put its card back exactly as it was before; one transaction."""
+        with self.transaction() as cursor:
+            cursor.execute(self._sql(_REVIEW_BEFORE), (review_id, self._learner))
+            row = cursor.fetchone()
+            if row is None:
+                raise LookupError(f"review {review_id} is not in the log")
+            card_id, rating = row[0], Rating(row[1])
+            current = self._state_in(cursor, card_id)
+            was_lapse = row[2] == State.REVIEW and rating is Rating.AGAIN
+            before = CardState(
+                state=State(row[2]),
+                step=row[3],
+                stability=row[4],
+                difficulty=row[5],
+                due=None if row[6] is None else from_ms(row[6]),
+                last_review=None if row[7] is None else from_ms(row[7]),
+                reps=max(0, current.reps - 1),
+                lapses=max(0, current.lapses - (1 if was_lapse else 0)),
+            )
+            self._update_state(cursor, card_id, before)
+            cursor.execute(self._sql("DELETE FROM review WHERE id = ?"), (review_id,))
+            return card_id, before
+
+    def _state_in(self, cursor: Any, card_id: int) -> CardState:
+        cursor.execute(self._sql(_STATE_OF), (self._learner, card_id))
+        return state_from_row(cursor.fetchone()[1:])
+
+    def set_buried(self, card_id: int, until_ms: int | None) -> None:
+        with self.transaction() as cursor:
+            cursor.execute(
+                self._sql(
+                    "UPDATE card_state SET buried_until = ? WHERE learner_id = ? AND card_id = ?"
+                ),
+                (until_ms, self._learner, card_id),
+            )
+
+    def set_suspended(self, card_id: int, suspended: bool) -> None:
+        value: Any = int(suspended) if self._sqlite else suspended
+        with self.transaction() as cursor:
+            cursor.execute(
+                self._sql(
+                    "UPDATE card_state SET suspended = ? WHERE learner_id = ? AND card_id = ?"
+                ),
+                (value, self._learner, card_id),
+            )
+
+    def set_flag(self, card_id: int, flag: int) -> None:
+        with self.transaction() as cursor:
+            cursor.execute(
+                self._sql("UPDATE card_state SET flag = ? WHERE learner_id = ? AND card_id = ?"),
+                (flag, self._learner, card_id),
+            )
+
+    def flag_of(self, card_id: int) -> int:
+        rows = self._query(
+            "SELECT flag FROM card_state WHERE learner_id = ? AND card_id = ?",
+            (self._learner, card_id),
+        )
+        self._read_done()
+        return int(rows[0][0])

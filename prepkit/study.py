@@ -1,0 +1,315 @@
+"""A study session: the day's queue, answers, undo, bury, suspend and flag.
+
+The queue is built once and kept in memory; each answer is written (state + review row, one
+transaction) before the next card is handed out, so quitting or crashing at any point loses at
+most the answer being written. Faces get plain dataclasses: the card as the library defines it,
+the four previewed outcomes, and the counts.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prepkit.config import Settings
+from prepkit.deck.model import Card, Kind
+from prepkit.schedule.days import day_start, next_day_start, to_ms
+from prepkit.schedule.review import CardState, Outcome, Rating, Reviewer, State
+from prepkit.store.queries import CardRow, HotPath, QueuedCard
+from prepkit.workspace import Workspace
+
+MAX_ANSWER_MS = 60_000  # as Anki's "maximum answer seconds": a walk-away is not a slow answer
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    new: int
+    learning: int
+    review: int
+
+    @property
+    def total(self) -> int:
+        return self.new + self.learning + self.review
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """The card in front of the learner, with what each grade would do."""
+
+    card_id: int
+    card: Card
+    state: CardState
+    outcomes: tuple[Outcome, Outcome, Outcome, Outcome]
+    counts: Counts
+    shown_at: datetime
+
+    def outcome(self, rating: Rating) -> Outcome:
+        return self.outcomes[int(rating) - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    card_id: int
+    review_id: int
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Undo:
+    """How to take back one action: an answer (by its review row), a bury or a suspend."""
+
+    action: str
+    card_id: int
+    review_id: int = 0
+    queued: QueuedCard | None = None
+
+
+@dataclass(slots=True)
+class _Queue:
+    """Today's cards: intraday learning by due time, then reviews, then new cards."""
+
+    learning: list[tuple[int, int, QueuedCard]] = field(default_factory=list)
+    review: deque[QueuedCard] = field(default_factory=deque)
+    new: deque[QueuedCard] = field(default_factory=deque)
+
+    def push_learning(self, queued: QueuedCard) -> None:
+        assert queued.state.due is not None
+        heapq.heappush(self.learning, (to_ms(queued.state.due), queued.card_id, queued))
+
+    def remove(self, card_id: int) -> None:
+        self.learning = [item for item in self.learning if item[1] != card_id]
+        heapq.heapify(self.learning)
+        self.review = deque(q for q in self.review if q.card_id != card_id)
+        self.new = deque(q for q in self.new if q.card_id != card_id)
+
+    def counts(self) -> Counts:
+        return Counts(new=len(self.new), learning=len(self.learning), review=len(self.review))
+
+
+def card_from_row(row: CardRow) -> Card:
+    """The library card for a stored row; faces see this, never a database row."""
+    payload = json.loads(row.payload)
+    return Card(
+        id=row.key,
+        deck=row.deck,
+        kind=Kind(row.kind),
+        front=row.front,
+        back=row.back,
+        source=row.source,
+        tags=tuple(json.loads(row.tags)),
+        answer=payload.get("answer"),
+        tolerance=payload.get("tolerance"),
+        unit=payload.get("unit"),
+        options=tuple(payload.get("options", ())),
+        correct=payload.get("correct"),
+        code=payload.get("code"),
+        language=payload.get("language"),
+        expected=payload.get("expected"),
+        rubric=tuple(payload.get("rubric", ())),
+    )
+
+
+class StudySession:
+    """One learner's session over today's queue."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        now: datetime,
+        settings: Settings | None = None,
+        reviewer: Reviewer | None = None,
+    ) -> None:
+        self.settings = settings or workspace.settings()
+        self.reviewer = reviewer or Reviewer(desired_retention=self.settings.desired_retention)
+        self._db = HotPath(workspace.engine, workspace.learner_id)
+        self._queue = _Queue()
+        self._undo: list[_Undo] = []
+        self._shown: Shown | None = None
+        self.answered = 0
+        self.build_queue(now)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> StudySession:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- queue ---------------------------------------------------------------------------------
+
+    def _day_bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        zone = self.settings.zone
+        hour = self.settings.day_start_hour
+        return day_start(now, zone, hour), next_day_start(now, zone, hour)
+
+    def build_queue(self, now: datetime) -> Counts:
+        """Gather today's due and new cards (the new ones up to the day's remaining limit)."""
+        start, cutoff = self._day_bounds(now)
+        queue = _Queue()
+        reviews = 0
+        for queued in self._db.due_cards(to_ms(cutoff), to_ms(now)):
+            if queued.state.state is State.REVIEW:
+                if reviews < self.settings.reviews_per_day:
+                    queue.review.append(queued)
+                    reviews += 1
+            else:
+                queue.push_learning(queued)
+        new_left = self.settings.new_per_day - self._db.new_seen_since(to_ms(start))
+        queue.new.extend(self._db.new_cards(new_left, to_ms(now)))
+        self._queue = queue
+        self._shown = None
+        return queue.counts()
+
+    def counts(self) -> Counts:
+        return self._queue.counts()
+
+    def _pop(self, now: datetime) -> QueuedCard | None:
+        queue = self._queue
+        now_ms = to_ms(now)
+        if queue.learning and queue.learning[0][0] <= now_ms:
+            return heapq.heappop(queue.learning)[2]
+        if queue.review:
+            return queue.review.popleft()
+        if queue.new:
+            return queue.new.popleft()
+        ahead = now_ms + self.settings.learn_ahead_minutes * 60_000
+        if queue.learning and queue.learning[0][0] <= ahead:
+            return heapq.heappop(queue.learning)[2]
+        return None
+
+    def next_learning_due(self) -> datetime | None:
+        """When the next waiting learning card comes due, if the session is waiting on one."""
+        if not self._queue.learning:
+            return None
+        return self._queue.learning[0][2].state.due
+
+    # -- showing and answering -------------------------------------------------------------
+
+    def next(self, now: datetime) -> Shown | None:
+        """The next card with its four previewed outcomes, or None when the session is done."""
+        if self._shown is not None:
+            return self._shown
+        queued = self._pop(now)
+        if queued is None:
+            return None
+        return self._show(queued, now)
+
+    def _show(self, queued: QueuedCard, now: datetime) -> Shown:
+        card = card_from_row(self._db.card(queued.card_id))
+        outcomes = self.reviewer.preview(queued.state, now)
+        self._shown = Shown(queued.card_id, card, queued.state, outcomes, self.counts(), now)
+        return self._shown
+
+    def answer(self, rating: Rating, now: datetime, duration_ms: int | None = None) -> Answered:
+        """Grade the shown card and commit it; the saved outcome is the one that was shown."""
+        shown = self._shown
+        if shown is None:
+            raise RuntimeError("no card is shown")
+        outcome = shown.outcome(rating)
+        if _day_count(shown.state, now) != _day_count(shown.state, shown.shown_at):
+            outcome = self.reviewer.review(shown.state, rating, now)  # a day boundary passed
+        else:
+            outcome = outcome.shifted(now)
+        if duration_ms is not None:
+            duration_ms = max(0, min(int(duration_ms), MAX_ANSWER_MS))
+        review_id = self._db.write_answer(shown.card_id, outcome, duration_ms)
+        self._shown = None
+        self.answered += 1
+        self._undo.append(_Undo("answer", shown.card_id, review_id=review_id))
+        self._requeue(shown.card_id, outcome.after, now)
+        return Answered(shown.card_id, review_id, outcome)
+
+    def _requeue(self, card_id: int, state: CardState, now: datetime) -> None:
+        """A card still in (re)learning comes back today when its step ends before the cutoff."""
+        if state.state in (State.LEARNING, State.RELEARNING) and state.due is not None:
+            _, cutoff = self._day_bounds(now)
+            if state.due < cutoff:
+                self._queue.push_learning(QueuedCard(card_id, state))
+
+    # -- undo, bury, suspend, flag ----------------------------------------------------------
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def undo(self, now: datetime) -> Shown | None:
+        """Take back the last action; its card is shown again, as it was before."""
+        if not self._undo:
+            return None
+        last = self._undo.pop()
+        self._put_back_shown()
+        self._queue.remove(last.card_id)
+        if last.action == "answer":
+            card_id, before = self._db.undo_answer(last.review_id)
+            self.answered -= 1
+            queued = QueuedCard(card_id, before)
+        elif last.action == "bury":
+            self._db.set_buried(last.card_id, None)
+            assert last.queued is not None
+            queued = last.queued
+        else:
+            self._db.set_suspended(last.card_id, False)
+            assert last.queued is not None
+            queued = last.queued
+        return self._show(queued, now)
+
+    def _put_back_shown(self) -> None:
+        """Return a shown but unanswered card to the front of its queue."""
+        shown = self._shown
+        if shown is None:
+            return
+        self._shown = None
+        queued = QueuedCard(shown.card_id, shown.state)
+        if shown.state.state is State.NEW:
+            self._queue.new.appendleft(queued)
+        elif shown.state.state is State.REVIEW:
+            self._queue.review.appendleft(queued)
+        else:
+            self._queue.push_learning(queued)
+
+    def bury(self, now: datetime) -> None:
+        """Hide the shown card until the next study day."""
+        shown = self._take_shown()
+        _, cutoff = self._day_bounds(now)
+        self._db.set_buried(shown.card_id, to_ms(cutoff))
+        self._undo.append(
+            _Undo("bury", shown.card_id, queued=QueuedCard(shown.card_id, shown.state))
+        )
+
+    def suspend(self, now: datetime) -> None:
+        """Take the shown card out of study until it is unsuspended by hand."""
+        shown = self._take_shown()
+        self._db.set_suspended(shown.card_id, True)
+        self._undo.append(
+            _Undo("suspend", shown.card_id, queued=QueuedCard(shown.card_id, shown.state))
+        )
+
+    def flag(self, flag: int) -> int:
+        """Set (or, given the flag it already has, clear) a flag 1-7 on the shown card."""
+        if not 0 <= flag <= 7:
+            raise ValueError("flags are 1-7, 0 clears")
+        shown = self._shown
+        if shown is None:
+            raise RuntimeError("no card is shown")
+        current = self._db.flag_of(shown.card_id)
+        value = 0 if current == flag else flag
+        self._db.set_flag(shown.card_id, value)
+        return value
+
+    def _take_shown(self) -> Shown:
+        shown = self._shown
+        if shown is None:
+            raise RuntimeError("no card is shown")
+        self._shown = None
+        return shown
+
+
+def _day_count(state: CardState, at: datetime) -> int:
+    """Whole days since the last review: the only time input FSRS's memory update uses."""
+    if state.last_review is None:
+        return -1
+    return (at - state.last_review).days

@@ -1,0 +1,357 @@
+"""A learner's workspace: the database, the profile, settings, library sync and stats.
+
+Services own their transactions and hand faces plain dataclasses. Sync is one transaction over the
+whole library: a deck that fails to load stops it before anything is written, and a card whose
+text changed is updated in place under the same key, so its review history stays attached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, case, func, insert, select, text, update
+
+from prepkit.config import Settings, default_timezone
+from prepkit.deck.model import Card, Library
+from prepkit.errors import PrepkitError
+from prepkit.schedule.days import day_start, next_day_start, to_ms
+from prepkit.store import models as m
+from prepkit.store.db import open_engine, url_for
+
+CHUNK = 2000
+
+
+@dataclass(slots=True)
+class Workspace:
+    """An open database and the learner (profile) working in it."""
+
+    engine: Engine
+    learner_id: int
+    profile: str
+    url: str
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def read(self) -> Connection:
+        """A connection for reads (a deferred transaction: it takes no write lock)."""
+        return self.engine.connect().execution_options(readonly=True)
+
+    def settings(self) -> Settings:
+        with self.read() as conn:
+            rows = conn.execute(
+                select(m.Setting.key, m.Setting.value).where(
+                    m.Setting.learner_id == self.learner_id
+                )
+            ).all()
+        return Settings().with_values({key: json.loads(value) for key, value in rows})
+
+    def save_settings(self, settings: Settings) -> None:
+        values = asdict(settings)
+        with self.engine.begin() as conn:
+            conn.execute(
+                m.Setting.__table__.delete().where(m.Setting.learner_id == self.learner_id)
+            )
+            conn.execute(
+                insert(m.Setting),
+                [
+                    {"learner_id": self.learner_id, "key": key, "value": json.dumps(value)}
+                    for key, value in values.items()
+                ],
+            )
+
+
+def open_workspace(db: str, now: datetime, profile: str = "default") -> Workspace:
+    """Open the database `db` (a path or URL) for `profile`, creating both when missing."""
+    url = url_for(db)
+    engine = open_engine(url)
+    learner_id = _ensure_learner(engine, profile, now)
+    return Workspace(engine=engine, learner_id=learner_id, profile=profile, url=url)
+
+
+def _ensure_learner(engine: Engine, profile: str, now: datetime) -> int:
+    if not profile or len(profile) > 100:
+        raise PrepkitError(f"profile name must be 1-100 characters: {profile!r}")
+    with engine.begin() as conn:
+        found = conn.execute(select(m.Learner.id).where(m.Learner.name == profile)).scalar()
+        if found is not None:
+            return int(found)
+        learner_id = conn.execute(
+            insert(m.Learner).values(name=profile, created_at=to_ms(now)).returning(m.Learner.id)
+        ).scalar_one()
+        settings = Settings(timezone=default_timezone())
+        conn.execute(
+            insert(m.Setting),
+            [
+                {"learner_id": learner_id, "key": key, "value": json.dumps(value)}
+                for key, value in asdict(settings).items()
+            ],
+        )
+        _add_missing_states(conn)
+        return int(learner_id)
+
+
+# -- sync ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    decks: int
+    added: int
+    updated: int
+    unchanged: int
+    retired: int
+    restored: int
+
+    def line(self) -> str:
+        return (
+            f"{self.decks} decks: {self.added} added, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.retired} retired, {self.restored} restored"
+        )
+
+
+def _card_row(card: Card, position: int) -> dict[str, Any]:
+    return {
+        "key": card.id,
+        "deck_id": card.deck,
+        "position": position,
+        "kind": str(card.kind),
+        "front": card.front,
+        "back": card.back,
+        "source": card.source,
+        "tags": json.dumps(list(card.tags), ensure_ascii=False),
+        "payload": json.dumps(card.payload(), ensure_ascii=False, sort_keys=True),
+        "content_hash": card.content_hash(),
+    }
+
+
+def _chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncReport:
+    """Load `library` into the database in one transaction.
+
+    New cards are added, changed ones updated in place (same key, history kept), cards that left
+    a synced deck are retired (kept with their history, no longer studied), and retired cards that
+    come back are restored.
+    """
+    stamp = to_ms(now)
+    with workspace.engine.begin() as conn:
+        _sync_decks(conn, library, stamp)
+        existing = {
+            row.key: row
+            for row in conn.execute(
+                select(
+                    m.Card.id,
+                    m.Card.key,
+                    m.Card.deck_id,
+                    m.Card.position,
+                    m.Card.content_hash,
+                    m.Card.retired_at,
+                )
+            )
+        }
+        added: list[Card] = []
+        changed: list[dict[str, Any]] = []
+        restored = unchanged = 0
+        seen: set[str] = set()
+        for deck in library.decks:
+            for position, card in enumerate(deck.cards):
+                seen.add(card.id)
+                old = existing.get(card.id)
+                if old is None:
+                    added.append(card)
+                    continue
+                digest = card.content_hash()
+                moved = old.deck_id != card.deck or old.position != position
+                if old.retired_at is not None:
+                    restored += 1
+                elif digest == old.content_hash and not moved:
+                    unchanged += 1
+                    continue
+                changed.append({"b_id": old.id, **_card_row(card, position)})
+        positions = {card.id: i for deck in library.decks for i, card in enumerate(deck.cards)}
+        for chunk in _chunks(added):
+            conn.execute(
+                insert(m.Card),
+                [
+                    {
+                        **_card_row(card, positions[card.id]),
+                        "created_at": stamp,
+                        "updated_at": stamp,
+                        "retired_at": None,
+                    }
+                    for card in chunk
+                ],
+            )
+        if changed:
+            statement = (
+                update(m.Card)
+                .where(m.Card.id == bindparam("b_id"))
+                .values(
+                    {
+                        **{key: bindparam(key) for key in _CARD_ROW_KEYS},
+                        "updated_at": stamp,
+                        "retired_at": None,
+                    }
+                )
+            )
+            for chunk in _chunks(changed):
+                conn.execute(statement, chunk)
+        synced = [deck.id for deck in library.decks]
+        leaving = [
+            row.id
+            for key, row in existing.items()
+            if key not in seen and row.retired_at is None and row.deck_id in synced
+        ]
+        for chunk in _chunks(leaving):
+            conn.execute(update(m.Card).where(m.Card.id.in_(chunk)).values(retired_at=stamp))
+        _add_missing_states(conn)
+    return SyncReport(
+        decks=len(library.decks),
+        added=len(added),
+        updated=len(changed) - restored,
+        unchanged=unchanged,
+        retired=len(leaving),
+        restored=restored,
+    )
+
+
+_CARD_ROW_KEYS = (
+    "key", "deck_id", "position", "kind", "front", "back", "source", "tags", "payload",
+    "content_hash",
+)  # fmt: skip
+
+
+def _sync_decks(conn: Connection, library: Library, stamp: int) -> None:
+    existing = {
+        row.id: row
+        for row in conn.execute(
+            select(m.Deck.id, m.Deck.title, m.Deck.description, m.Deck.source_file)
+        )
+    }
+    for deck in library.decks:
+        values = {"title": deck.title, "description": deck.description, "source_file": deck.file}
+        old = existing.get(deck.id)
+        if old is None:
+            conn.execute(insert(m.Deck).values(id=deck.id, updated_at=stamp, **values))
+        elif (old.title, old.description, old.source_file) != tuple(values.values()):
+            conn.execute(
+                update(m.Deck).where(m.Deck.id == deck.id).values(updated_at=stamp, **values)
+            )
+
+
+def _add_missing_states(conn: Connection) -> None:
+    """Give every learner a (new) state row for every card that lacks one: one statement."""
+    conn.execute(
+        text(
+            "INSERT INTO card_state (learner_id, card_id, state, reps, lapses, suspended, flag) "
+            "SELECT l.id, c.id, 0, 0, 0, :false, 0 FROM learner l CROSS JOIN card c "
+            "WHERE NOT EXISTS (SELECT 1 FROM card_state s "
+            "WHERE s.learner_id = l.id AND s.card_id = c.id)"
+        ),
+        {"false": False},
+    )
+
+
+# -- stats ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TopicStats:
+    id: str
+    title: str
+    cards: int
+    reviewed: int
+    due: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    cards: int
+    new: int
+    learning: int
+    review: int
+    due: int
+    suspended: int
+    buried: int
+    reviews: int
+    reviews_today: int
+    topics: tuple[TopicStats, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self) | {"topics": [asdict(t) for t in self.topics]}
+
+
+def stats(workspace: Workspace, now: datetime) -> Stats:
+    """Counts over the learner's active (not retired) cards; due = due before the day ends."""
+    settings = workspace.settings()
+    now_ms = to_ms(now)
+    cutoff = to_ms(next_day_start(now, settings.zone, settings.day_start_hour))
+    day_begin = to_ms(day_start(now, settings.zone, settings.day_start_hour))
+    s, c = m.CardState, m.Card
+    active = (s.learner_id == workspace.learner_id) & c.retired_at.is_(None)
+    hidden = s.suspended | (s.buried_until.is_not(None) & (s.buried_until > now_ms))
+    is_due = (s.state != 0) & (s.due < cutoff) & ~hidden
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    with workspace.read() as conn:
+        per_deck = conn.execute(
+            select(
+                m.Deck.id,
+                m.Deck.title,
+                func.count(),
+                count(s.state != 0),
+                count(is_due),
+                count(s.state == 0),
+                count(s.state.in_((1, 3))),
+                count(s.state == 2),
+                count(s.suspended),
+                count(s.buried_until.is_not(None) & (s.buried_until > now_ms)),
+            )
+            .select_from(s)
+            .join(c, c.id == s.card_id)
+            .join(m.Deck, m.Deck.id == c.deck_id)
+            .where(active)
+            .group_by(m.Deck.id, m.Deck.title)
+            .order_by(m.Deck.id)
+        ).all()
+        reviews = conn.execute(
+            select(func.count(), count(m.Review.reviewed_at >= day_begin)).where(
+                m.Review.learner_id == workspace.learner_id
+            )
+        ).one()
+    topics = tuple(TopicStats(row[0], row[1], row[2], row[3], row[4]) for row in per_deck)
+    totals = [sum(int(row[i]) for row in per_deck) for i in range(2, 10)]
+    return Stats(
+        cards=totals[0],
+        new=totals[3],
+        learning=totals[4],
+        review=totals[5],
+        due=totals[2],
+        suspended=totals[6],
+        buried=totals[7],
+        reviews=int(reviews[0]),
+        reviews_today=int(reviews[1]),
+        topics=topics,
+    )
