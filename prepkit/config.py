@@ -79,7 +79,8 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise PrepkitError(f"unknown time zone '{name}' (use an IANA name such as Europe/Paris)")
+        message = f"unknown time zone '{name}' (use an IANA name such as Europe/Paris)"
+        raise PrepkitError(message) from None
 
 
 def default_timezone(environ: Mapping[str, str] | None = None) -> str:

@@ -19,12 +19,9 @@ from sqlalchemy import Engine
 from prepkit.schedule.days import from_ms, to_ms
 from prepkit.schedule.review import CardState, Outcome, Rating, State
 
-_STATE_COLUMNS = (
-    "s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses"
-)
 
-_QUEUE_DUE = f"""
-SELECT {_STATE_COLUMNS}
+_QUEUE_DUE = """
+SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
 FROM card_state s JOIN card c ON c.id = s.card_id
 WHERE s.learner_id = ? AND s.state != 0 AND s.due < ?
   AND s.suspended = ? AND (s.buried_until IS NULL OR s.buried_until <= ?)
@@ -32,8 +29,8 @@ WHERE s.learner_id = ? AND s.state != 0 AND s.due < ?
 ORDER BY s.due, s.card_id
 """
 
-_QUEUE_NEW = f"""
-SELECT {_STATE_COLUMNS}
+_QUEUE_NEW = """
+SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
 FROM card_state s JOIN card c ON c.id = s.card_id
 WHERE s.learner_id = ? AND s.state = 0
   AND s.suspended = ? AND (s.buried_until IS NULL OR s.buried_until <= ?)
@@ -70,7 +67,10 @@ SELECT card_id, rating, state_before, step_before, stability_before, difficulty_
 FROM review WHERE id = ? AND learner_id = ?
 """
 
-_STATE_OF = f"SELECT {_STATE_COLUMNS} FROM card_state s WHERE s.learner_id = ? AND s.card_id = ?"
+_STATE_OF = """
+SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
+FROM card_state s WHERE s.learner_id = ? AND s.card_id = ?
+"""
 
 
 @dataclass(frozen=True, slots=True)
