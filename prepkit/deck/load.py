@@ -116,30 +116,28 @@ def check_paths(paths: Sequence[Path]) -> Checked:
     for file in files:
         if not file.exists():
             continue
-        deck, deck_problems = read_deck(file)
+        deck, deck_problems, ids = _read(file)
         problems.extend(deck_problems)
+        clashes = set()
+        for card_id, line in ids.items():  # every id written, even on a card with problems
+            here = f"{file}:{line}"
+            if card_id in first_card:
+                problems.append(
+                    f"{here}: duplicate card id '{card_id}' (first at {first_card[card_id]})"
+                )
+                clashes.add(card_id)
+            else:
+                first_card[card_id] = here
         if deck is None:
             continue
-        where = f"{file}"
         if deck.id in first_deck:
             problems.append(
-                f"{where}:1: duplicate deck id '{deck.id}' (first in {first_deck[deck.id]})"
+                f"{file}:1: duplicate deck id '{deck.id}' (first in {first_deck[deck.id]})"
             )
             continue
-        first_deck[deck.id] = where
-        kept: list[Card] = []
-        for card in deck.cards:
-            here = f"{card.file}:{card.line}"
-            if card.id in first_card:
-                problems.append(
-                    f"{here}: duplicate card id '{card.id}' (first at {first_card[card.id]})"
-                )
-                continue
-            first_card[card.id] = here
-            kept.append(card)
-        decks.append(
-            Deck(deck.id, deck.title, tuple(kept), description=deck.description, file=deck.file)
-        )
+        first_deck[deck.id] = str(file)
+        kept = tuple(card for card in deck.cards if card.id not in clashes)
+        decks.append(Deck(deck.id, deck.title, kept, description=deck.description, file=deck.file))
     return Checked(Library(tuple(decks)), tuple(problems))
 
 
@@ -151,40 +149,57 @@ def load_paths(paths: Sequence[Path]) -> Library:
     return checked.library
 
 
+_Parsed = tuple[Deck | None, list[str], dict[str, int]]
+
+
 def read_deck(path: Path) -> tuple[Deck | None, list[str]]:
     """One deck file: the deck (with only its sound cards) and the problems found in it."""
+    deck, problems, _ids = _read(path)
+    return deck, problems
+
+
+def _read(path: Path) -> _Parsed:
     try:
         size = path.stat().st_size
         if size > MAX_DECK_BYTES:
-            return None, [f"{path}: {size} bytes is larger than the {MAX_DECK_BYTES} byte limit"]
+            return (
+                None,
+                [f"{path}: {size} bytes is larger than the {MAX_DECK_BYTES} byte limit"],
+                {},
+            )
         raw = path.read_bytes()
     except OSError as exc:
-        return None, [f"{path}: cannot read: {exc.strerror or exc}"]
-    return parse_deck(raw, str(path))
+        return None, [f"{path}: cannot read: {exc.strerror or exc}"], {}
+    return _parse(raw, str(path))
 
 
 def parse_deck(raw: bytes, name: str) -> tuple[Deck | None, list[str]]:
     """Parse deck bytes read from `name` (used only in messages)."""
+    deck, problems, _ids = _parse(raw, name)
+    return deck, problems
+
+
+def _parse(raw: bytes, name: str) -> _Parsed:
     if b"\x00" in raw:
-        return None, [f"{name}:1: not a text file (contains NUL bytes)"]
+        return None, [f"{name}:1: not a text file (contains NUL bytes)"], {}
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return None, [f"{name}:{line}: not UTF-8 text (byte {exc.start})"]
+        return None, [f"{name}:{line}: not UTF-8 text (byte {exc.start})"], {}
     if not text.strip():
-        return None, [f"{name}:1: empty deck file"]
+        return None, [f"{name}:1: empty deck file"], {}
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        return None, [f"{name}:{line}: YAML syntax: {exc.problem or exc.context}"]
+        return None, [f"{name}:{line}: YAML syntax: {exc.problem or exc.context}"], {}
     except yaml.YAMLError as exc:
-        return None, [f"{name}:1: YAML syntax: {exc}"]
+        return None, [f"{name}:1: YAML syntax: {exc}"], {}
     reader = _DeckReader(name)
     deck = reader.deck(root)
-    return deck, reader.problems
+    return deck, reader.problems, reader.ids
 
 
 def _line(node: Node) -> int:
@@ -197,7 +212,7 @@ class _DeckReader:
     def __init__(self, name: str) -> None:
         self.name = name
         self.problems: list[str] = []
-        self._ids: dict[str, int] = {}
+        self.ids: dict[str, int] = {}
         self._constructor = yaml.constructor.SafeConstructor()
 
     def problem(self, node: Node | int, message: str) -> None:
@@ -320,11 +335,11 @@ class _DeckReader:
             self.problem(fields["id"], f"card id '{card_id}' must be kebab-case (a-z, 0-9, -)")
             card_id = None
         if card_id is not None:
-            if card_id in self._ids:
-                first = f"{self.name}:{self._ids[card_id]}"
+            if card_id in self.ids:
+                first = f"{self.name}:{self.ids[card_id]}"
                 self.problem(fields["id"], f"duplicate card id '{card_id}' (first at {first})")
                 return None
-            self._ids[card_id] = _line(node)
+            self.ids[card_id] = _line(node)
         what = f"card '{card_id}'" if card_id else "card"
         if "id" not in fields:
             self.problem(node, f"{what}: missing required key 'id'")

@@ -19,7 +19,6 @@ from sqlalchemy import Engine
 from prepkit.schedule.days import from_ms, to_ms
 from prepkit.schedule.review import CardState, Outcome, Rating, State
 
-
 _QUEUE_DUE = """
 SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
 FROM card_state s JOIN card c ON c.id = s.card_id

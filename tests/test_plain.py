@@ -1,0 +1,121 @@
+"""The line-mode session and the read commands, driven as a script or a person would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from .conftest import subprocess_env
+
+
+def reviews(db: Path) -> int:
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT COUNT(*) FROM review")).scalar()
+    engine.dispose()
+    return int(count or 0)
+
+
+def test_scripted_grades_are_saved(cli, deck_dir: Path, tmp_path: Path) -> None:
+    assert cli("sync", str(deck_dir)).code == 0
+    result = cli("study", "--plain", stdin="3\n4\n1\nq\n")
+    assert result.code == 0
+    assert result.out.count(": next in") == 3
+    assert "stopped; 3 answered, all saved." in result.out
+    assert reviews(tmp_path / "cli.db") == 3
+
+
+def test_end_of_input_junk_and_an_empty_queue_are_handled(cli, deck_dir: Path) -> None:
+    cli("sync", str(deck_dir))
+    junk = cli("study", "--plain", stdin="banana\n\n7\n3\n")
+    assert junk.code == 0
+    assert junk.out.count("? keys:") == 2  # "banana" and "7" are asked again
+    assert "good: next in" in junk.out
+    assert "stopped; 1 answered" in junk.out
+    done = cli("study", "--plain", stdin="4\n" * 20)
+    assert done.code == 0
+    assert "done" in done.out
+    empty = cli("study", "--plain", stdin="")
+    assert empty.code == 0 and "Traceback" not in empty.err
+
+
+def test_typed_answers_propose_a_grade(cli, deck_dir: Path) -> None:
+    cli("sync", str(deck_dir))
+    # The small deck shows s-basic then s-numeric first (position order).
+    wrong = cli("study", "--plain", stdin="4\n=12\n\nq\n")
+    assert "wrong (off by 4 bytes): expected 16 bytes" in wrong.out
+    assert "[enter = again]" in wrong.out and "again: next in 1m" in wrong.out
+    # After the three other new cards, the learning card comes back (learn-ahead).
+    right = cli("study", "--plain", stdin="4\n4\n4\n=16 bytes\n\nq\n")
+    assert "right: expected 16 bytes" in right.out
+    assert "[enter = good]" in right.out and "good: next in" in right.out
+
+
+def test_undo_suspend_bury_in_line_mode(cli, deck_dir: Path, tmp_path: Path) -> None:
+    cli("sync", str(deck_dir))
+    result = cli("study", "--plain", stdin="3\nu\ns\nb\nu\nu\nq\n")
+    assert result.out.count("undone.") == 3
+    assert "suspended." in result.out and "buried until tomorrow." in result.out
+    assert reviews(tmp_path / "cli.db") == 0
+    stats = json.loads(cli("stats", "--json").out)
+    assert stats["suspended"] == 0 and stats["reviews"] == 0
+
+
+def test_stats_json_contract(cli, deck_dir: Path) -> None:
+    cli("sync", str(deck_dir))
+    cli("study", "--plain", stdin="3\n3\n")
+    data = json.loads(cli("stats", "--json").out)
+    assert {"cards", "new", "due", "reviews", "topics"} <= data.keys()
+    assert data["cards"] == 5 and data["reviews"] == 2 and data["new"] == 3
+    assert data["topics"] == [
+        {"id": "small", "title": "Small test deck", "cards": 5, "reviewed": 2, "due": 2}
+    ]
+
+
+def test_usage_errors_exit_2(cli) -> None:
+    assert cli("stats", "--no-such-flag").code == 2
+    assert cli("no-such-command").code == 2
+
+
+def test_each_answer_is_committed_before_the_next_card_prints(
+    tmp_path: Path, deck_dir: Path
+) -> None:
+    """Drive a real process over a pipe: after each grade, the review is already on disk."""
+    env = subprocess_env(tmp_path)
+    db = tmp_path / "sub.db"
+    prepkit = [sys.executable, "-m", "prepkit"]
+    subprocess.run([*prepkit, "sync", str(deck_dir)], env=env, check=True, capture_output=True)
+    proc = subprocess.Popen(
+        [*prepkit, "study", "--plain"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        bufsize=1,
+    )
+    try:
+        assert proc.stdin and proc.stdout
+        for answered in range(1, 4):
+            line = ""
+            while not line.startswith("-- "):  # wait for a card to be printed
+                line = proc.stdout.readline()
+                assert line, "session ended early"
+            assert reviews(db) == answered - 1
+            proc.stdin.write("3\n")
+            proc.stdin.flush()
+        while "saved." not in proc.stdout.readline():
+            pass
+        deadline = time.monotonic() + 10
+        while reviews(db) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert reviews(db) == 3
+        proc.stdin.close()
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()

@@ -1,0 +1,147 @@
+"""Opening databases: pragmas, permissions, schema versions, and every refusal in one line."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from prepkit.errors import DatabaseError
+from prepkit.store.db import HEAD, MIGRATIONS, REVISIONS, open_engine, url_for
+from prepkit.workspace import open_workspace
+
+from .conftest import NOW
+
+
+def test_known_revisions_match_the_migration_scripts() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    chain = [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    assert tuple(chain) == REVISIONS
+    assert script.get_current_head() == HEAD
+
+
+def test_connections_use_wal_full_sync_foreign_keys_and_busy_timeout(tmp_path: Path) -> None:
+    engine = open_engine(url_for(str(tmp_path / "p.db")))
+    with engine.connect() as conn:
+        values = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+    engine.dispose()
+    assert values == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "busy_timeout": 10000,
+    }
+
+
+def test_database_file_is_private(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    open_engine(url_for(str(path))).dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_foreign_keys_are_enforced(workspace) -> None:
+    with pytest.raises(Exception, match="FOREIGN KEY"):
+        with workspace.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO review (learner_id, card_id, reviewed_at, rating, state_before, "
+                    "state_after) VALUES (1, 999999, 0, 3, 0, 1)"
+                )
+            )
+
+
+def test_missing_folder_is_refused_without_creating_anything(tmp_path: Path) -> None:
+    target = tmp_path / "nope" / "p.db"
+    with pytest.raises(DatabaseError, match=r"folder .*nope does not exist"):
+        open_workspace(str(target), NOW)
+    assert not (tmp_path / "nope").exists()
+
+
+def test_a_file_that_is_not_a_database_is_refused_and_left_alone(tmp_path: Path) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("my notes, not a database\n" * 20)
+    before = target.read_bytes()
+    with pytest.raises(DatabaseError, match="not a prepkit database"):
+        open_workspace(str(target), NOW)
+    assert target.read_bytes() == before
+
+
+def test_a_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "other.db"
+    with sqlite3.connect(target) as conn:
+        conn.execute("CREATE TABLE stuff (x)")
+    with pytest.raises(DatabaseError, match="no prepkit schema"):
+        open_workspace(str(target), NOW)
+
+
+def test_a_database_from_a_newer_prepkit_is_refused(tmp_path: Path) -> None:
+    target = tmp_path / "p.db"
+    open_workspace(str(target), NOW).close()
+    with sqlite3.connect(target) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    with pytest.raises(DatabaseError, match=r"newer prepkit .*schema 9999"):
+        open_workspace(str(target), NOW)
+
+
+def test_an_unwritable_folder_is_refused(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if os.geteuid() == 0:  # root passes every permission check; answer as a user would get
+        real = os.access
+        monkeypatch.setattr(
+            os, "access", lambda p, mode: False if Path(p) == folder else real(p, mode)
+        )
+    try:
+        with pytest.raises(DatabaseError, match="not writable"):
+            open_workspace(str(folder / "p.db"), NOW)
+        assert list(folder.iterdir()) == []
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_folder_where_creating_fails_is_refused(tmp_path: Path) -> None:
+    """Creating the file fails even for root on a read-only file system (/proc)."""
+    with pytest.raises(DatabaseError, match=r"cannot create database|not writable"):
+        open_workspace("/proc/prepkit-test.db", NOW)
+
+
+def test_cli_database_errors_are_one_line_and_exit_1(cli, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(os.urandom(4096))
+    for db in (str(tmp_path / "missing" / "p.db"), str(junk)):
+        result = cli("--db", db, "stats", "--json")
+        assert result.code == 1
+        assert result.out == ""
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("prepkit: ") and db in lines[0]
+
+
+def test_profiles_keep_separate_progress(tmp_path: Path, deck_dir: Path) -> None:
+    from prepkit.deck.load import load_paths
+    from prepkit.schedule.review import Rating
+    from prepkit.study import StudySession
+    from prepkit.workspace import stats, sync_library
+
+    db = str(tmp_path / "shared.db")
+    with open_workspace(db, NOW, profile="ada") as ada:
+        sync_library(ada, load_paths([deck_dir]), NOW)
+        with StudySession(ada, NOW) as session:
+            session.next(NOW)
+            session.answer(Rating.GOOD, NOW)
+        assert stats(ada, NOW).reviews == 1
+    with open_workspace(db, NOW, profile="grace") as grace:
+        summary = stats(grace, NOW)
+        assert (summary.reviews, summary.new) == (0, 5)

@@ -1,0 +1,200 @@
+"""Study sessions: atomic answers, exact undo, bury, suspend, flag and the day's limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from prepkit.config import Settings
+from prepkit.schedule.review import Rating, State
+from prepkit.store.queries import HotPath
+from prepkit.study import StudySession
+
+from .conftest import NOW
+
+
+def dump(workspace) -> dict[str, list[tuple]]:
+    """Every row of the learner tables, to compare database states exactly."""
+    with workspace.engine.connect() as conn:
+        return {
+            "card_state": [
+                tuple(r) for r in conn.execute(text("SELECT * FROM card_state ORDER BY 1, 2"))
+            ],
+            "review": [tuple(r) for r in conn.execute(text("SELECT * FROM review ORDER BY 1"))],
+        }
+
+
+def test_an_answer_writes_state_and_review_together(workspace) -> None:
+    with StudySession(workspace, NOW) as session:
+        shown = session.next(NOW)
+        answered = session.answer(Rating.GOOD, NOW, duration_ms=4200)
+    rows = dump(workspace)
+    assert len(rows["review"]) == 1
+    with workspace.engine.connect() as conn:
+        review = conn.execute(
+            text("SELECT card_id, rating, duration_ms, state_before, state_after FROM review")
+        ).one()
+        state = conn.execute(
+            text("SELECT state, reps FROM card_state WHERE card_id = :id"), {"id": shown.card_id}
+        ).one()
+    assert tuple(review) == (shown.card_id, 3, 4200, 0, int(answered.outcome.after.state))
+    assert tuple(state) == (int(State.LEARNING), 1)
+
+
+def test_a_failure_between_the_two_writes_leaves_no_trace(workspace, monkeypatch) -> None:
+    before = dump(workspace)
+
+    def explode(*_args, **_kwargs):
+        raise RuntimeError("disk on fire")
+
+    with StudySession(workspace, NOW) as session:
+        shown = session.next(NOW)
+        with monkeypatch.context() as patch:
+            patch.setattr(HotPath, "_insert_review", explode)
+            with pytest.raises(RuntimeError):
+                session.answer(Rating.GOOD, NOW)
+        assert dump(workspace) == before
+        # The session goes on; the next commit on the same connection must not carry the
+        # half-written answer with it.
+        assert session.next(NOW).card_id == shown.card_id
+        session.answer(Rating.GOOD, NOW)
+    with workspace.engine.connect() as conn:
+        reps = dict(conn.execute(text("SELECT card_id, reps FROM card_state")).all())
+        logged = dict(
+            conn.execute(text("SELECT card_id, COUNT(*) FROM review GROUP BY card_id")).all()
+        )
+    assert logged == {shown.card_id: 1}
+    assert all(reps[card] == logged.get(card, 0) for card in reps)
+
+
+def test_undo_restores_the_exact_prior_state_several_steps_back(workspace) -> None:
+    before = dump(workspace)
+    at = NOW
+    with StudySession(workspace, NOW) as session:
+        shown_ids = []
+        for grade in (3, 1, 4, 3, 2, 1, 3):
+            shown = session.next(at)
+            assert shown is not None
+            shown_ids.append(shown.card_id)
+            session.answer(Rating(grade), at)
+            at += timedelta(seconds=30)
+        assert len(dump(workspace)["review"]) == 7
+        for expected_id in reversed(shown_ids):
+            again = session.undo(at)
+            assert again is not None and again.card_id == expected_id
+        assert session.undo(at) is None
+        assert session.answered == 0
+    assert dump(workspace) == before
+
+
+def test_undo_after_a_lapse_restores_the_lapse_count(workspace) -> None:
+    with workspace.engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE card_state SET state = 2, stability = 3.0, difficulty = 5.0, due = :due, "
+                "last_review = :last, reps = 4, lapses = 1"
+            ),
+            {
+                "due": int((NOW - timedelta(days=1)).timestamp() * 1000),
+                "last": int((NOW - timedelta(days=4)).timestamp() * 1000),
+            },
+        )
+    before = dump(workspace)
+    with StudySession(workspace, NOW) as session:
+        session.next(NOW)
+        answered = session.answer(Rating.AGAIN, NOW)
+        assert answered.outcome.after.lapses == 2
+        assert answered.outcome.after.state is State.RELEARNING
+        session.undo(NOW)
+    assert dump(workspace) == before
+
+
+def test_bury_hides_a_card_until_the_next_study_day(workspace) -> None:
+    with StudySession(workspace, NOW) as session:
+        buried = session.next(NOW)
+        session.bury(NOW)
+        seen = set()
+        while (shown := session.next(NOW)) is not None:
+            seen.add(shown.card_id)
+            session.answer(Rating.EASY, NOW)
+        assert buried.card_id not in seen
+    with StudySession(workspace, NOW + timedelta(hours=1)) as later:
+        ids = []
+        while (shown := later.next(NOW + timedelta(hours=1))) is not None:
+            ids.append(shown.card_id)
+            later.answer(Rating.EASY, NOW + timedelta(hours=1))
+        assert buried.card_id not in ids
+    tomorrow = NOW + timedelta(days=1)
+    with StudySession(workspace, tomorrow) as next_day:
+        first = next_day.next(tomorrow)
+        assert first is not None and first.card_id == buried.card_id
+
+
+def test_undo_of_a_bury_brings_the_card_back(workspace) -> None:
+    with StudySession(workspace, NOW) as session:
+        shown = session.next(NOW)
+        session.bury(NOW)
+        back = session.undo(NOW)
+        assert back is not None and back.card_id == shown.card_id
+    with workspace.engine.connect() as conn:
+        assert (
+            conn.execute(
+                text("SELECT COUNT(*) FROM card_state WHERE buried_until IS NOT NULL")
+            ).scalar()
+            == 0
+        )
+
+
+def test_suspend_lasts_across_days_and_sessions(workspace) -> None:
+    with StudySession(workspace, NOW) as session:
+        suspended = session.next(NOW)
+        session.suspend(NOW)
+    for day in (0, 1, 30):
+        at = NOW + timedelta(days=day)
+        with StudySession(workspace, at) as session:
+            while (shown := session.next(at)) is not None:
+                assert shown.card_id != suspended.card_id
+                session.answer(Rating.GOOD, at)
+
+
+def test_flag_sets_and_clears(workspace) -> None:
+    with StudySession(workspace, NOW) as session:
+        session.next(NOW)
+        assert session.flag(1) == 1
+        assert session.flag(3) == 3
+        assert session.flag(3) == 0
+        with pytest.raises(ValueError):
+            session.flag(9)
+
+
+def test_new_cards_per_day_hold_across_sessions(workspace) -> None:
+    workspace.save_settings(Settings(new_per_day=3))
+    with StudySession(workspace, NOW) as session:
+        assert session.counts().new == 3
+        for _ in range(2):
+            session.next(NOW)
+            session.answer(Rating.EASY, NOW)
+    with StudySession(workspace, NOW + timedelta(minutes=5)) as again:
+        assert again.counts().new == 1
+    with StudySession(workspace, NOW + timedelta(days=1)) as tomorrow:
+        assert tomorrow.counts().new == 3
+
+
+def test_a_card_in_learning_comes_back_in_the_same_session(workspace) -> None:
+    workspace.save_settings(Settings(new_per_day=1))
+    with StudySession(workspace, NOW) as session:
+        first = session.next(NOW)
+        session.answer(Rating.AGAIN, NOW)
+        # Nothing else is left, so the learning card is shown early (learn-ahead, 20 min).
+        again = session.next(NOW)
+        assert again is not None and again.card_id == first.card_id
+        session.answer(Rating.EASY, NOW)
+        assert session.next(NOW) is None
+
+
+def test_shown_card_is_stable_until_answered(workspace) -> None:
+    with StudySession(workspace, NOW) as session:
+        first = session.next(NOW)
+        assert session.next(NOW) is first
