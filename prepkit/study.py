@@ -16,9 +16,9 @@ from datetime import datetime
 
 from prepkit.config import Settings
 from prepkit.deck.model import Card, Kind
-from prepkit.schedule.days import day_start, next_day_start, to_ms
+from prepkit.schedule.days import day_start, from_ms, next_day_start, to_ms
 from prepkit.schedule.review import CardState, Outcome, Rating, Reviewer, State
-from prepkit.store.queries import CardRow, HotPath, QueuedCard
+from prepkit.store.queries import CardRow, HotPath, Queued, queued
 from prepkit.workspace import Workspace
 
 MAX_ANSWER_MS = 60_000  # as Anki's "maximum answer seconds": a walk-away is not a slow answer
@@ -64,26 +64,26 @@ class _Undo:
     action: str
     card_id: int
     review_id: int = 0
-    queued: QueuedCard | None = None
 
 
 @dataclass(slots=True)
 class _Queue:
     """Today's cards: intraday learning by due time, then reviews, then new cards."""
 
-    learning: list[tuple[int, int, QueuedCard]] = field(default_factory=list)
-    review: deque[QueuedCard] = field(default_factory=deque)
-    new: deque[QueuedCard] = field(default_factory=deque)
+    learning: list[tuple[int, int, Queued]] = field(default_factory=list)
+    review: deque[Queued] = field(default_factory=deque)
+    new: deque[Queued] = field(default_factory=deque)
 
-    def push_learning(self, queued: QueuedCard) -> None:
-        assert queued.state.due is not None
-        heapq.heappush(self.learning, (to_ms(queued.state.due), queued.card_id, queued))
+    def push_learning(self, item: Queued) -> None:
+        due = item[2]
+        assert due is not None
+        heapq.heappush(self.learning, (due, item[0], item))
 
     def remove(self, card_id: int) -> None:
-        self.learning = [item for item in self.learning if item[1] != card_id]
+        self.learning = [entry for entry in self.learning if entry[1] != card_id]
         heapq.heapify(self.learning)
-        self.review = deque(q for q in self.review if q.card_id != card_id)
-        self.new = deque(q for q in self.new if q.card_id != card_id)
+        self.review = deque(item for item in self.review if item[0] != card_id)
+        self.new = deque(item for item in self.new if item[0] != card_id)
 
     def counts(self) -> Counts:
         return Counts(new=len(self.new), learning=len(self.learning), review=len(self.review))
@@ -152,13 +152,14 @@ class StudySession:
         start, cutoff = self._day_bounds(now)
         queue = _Queue()
         reviews = 0
-        for queued in self._db.due_cards(to_ms(cutoff), to_ms(now)):
-            if queued.state.state is State.REVIEW:
-                if reviews < self.settings.reviews_per_day:
-                    queue.review.append(queued)
+        limit = self.settings.reviews_per_day
+        for item in self._db.due_cards(to_ms(cutoff), to_ms(now)):
+            if item[1] == State.REVIEW:
+                if reviews < limit:
+                    queue.review.append(item)
                     reviews += 1
             else:
-                queue.push_learning(queued)
+                queue.push_learning(item)
         new_left = self.settings.new_per_day - self._db.new_seen_since(to_ms(start))
         queue.new.extend(self._db.new_cards(new_left, to_ms(now)))
         self._queue = queue
@@ -168,7 +169,7 @@ class StudySession:
     def counts(self) -> Counts:
         return self._queue.counts()
 
-    def _pop(self, now: datetime) -> QueuedCard | None:
+    def _pop(self, now: datetime) -> Queued | None:
         queue = self._queue
         now_ms = to_ms(now)
         if queue.learning and queue.learning[0][0] <= now_ms:
@@ -186,7 +187,7 @@ class StudySession:
         """When the next waiting learning card comes due, if the session is waiting on one."""
         if not self._queue.learning:
             return None
-        return self._queue.learning[0][2].state.due
+        return from_ms(self._queue.learning[0][0])
 
     # -- showing and answering -------------------------------------------------------------
 
@@ -194,15 +195,15 @@ class StudySession:
         """The next card with its four previewed outcomes, or None when the session is done."""
         if self._shown is not None:
             return self._shown
-        queued = self._pop(now)
-        if queued is None:
+        item = self._pop(now)
+        if item is None:
             return None
-        return self._show(queued, now)
+        return self._show(item[0], now)
 
-    def _show(self, queued: QueuedCard, now: datetime) -> Shown:
-        card = card_from_row(self._db.card(queued.card_id))
-        outcomes = self.reviewer.preview(queued.state, now)
-        self._shown = Shown(queued.card_id, card, queued.state, outcomes, self.counts(), now)
+    def _show(self, card_id: int, now: datetime) -> Shown:
+        row, memory = self._db.show(card_id)
+        outcomes = self.reviewer.preview(memory, now)
+        self._shown = Shown(card_id, card_from_row(row), memory, outcomes, self.counts(), now)
         return self._shown
 
     def answer(self, rating: Rating, now: datetime, duration_ms: int | None = None) -> Answered:
@@ -229,7 +230,7 @@ class StudySession:
         if state.state in (State.LEARNING, State.RELEARNING) and state.due is not None:
             _, cutoff = self._day_bounds(now)
             if state.due < cutoff:
-                self._queue.push_learning(QueuedCard(card_id, state))
+                self._queue.push_learning(queued(card_id, state))
 
     # -- undo, bury, suspend, flag ----------------------------------------------------------
 
@@ -244,18 +245,13 @@ class StudySession:
         self._put_back_shown()
         self._queue.remove(last.card_id)
         if last.action == "answer":
-            card_id, before = self._db.undo_answer(last.review_id)
+            self._db.undo_answer(last.review_id)
             self.answered -= 1
-            queued = QueuedCard(card_id, before)
         elif last.action == "bury":
             self._db.set_buried(last.card_id, None)
-            assert last.queued is not None
-            queued = last.queued
         else:
             self._db.set_suspended(last.card_id, False)
-            assert last.queued is not None
-            queued = last.queued
-        return self._show(queued, now)
+        return self._show(last.card_id, now)
 
     def _put_back_shown(self) -> None:
         """Return a shown but unanswered card to the front of its queue."""
@@ -263,30 +259,26 @@ class StudySession:
         if shown is None:
             return
         self._shown = None
-        queued = QueuedCard(shown.card_id, shown.state)
+        item = queued(shown.card_id, shown.state)
         if shown.state.state is State.NEW:
-            self._queue.new.appendleft(queued)
+            self._queue.new.appendleft(item)
         elif shown.state.state is State.REVIEW:
-            self._queue.review.appendleft(queued)
+            self._queue.review.appendleft(item)
         else:
-            self._queue.push_learning(queued)
+            self._queue.push_learning(item)
 
     def bury(self, now: datetime) -> None:
         """Hide the shown card until the next study day."""
         shown = self._take_shown()
         _, cutoff = self._day_bounds(now)
         self._db.set_buried(shown.card_id, to_ms(cutoff))
-        self._undo.append(
-            _Undo("bury", shown.card_id, queued=QueuedCard(shown.card_id, shown.state))
-        )
+        self._undo.append(_Undo("bury", shown.card_id))
 
     def suspend(self, now: datetime) -> None:
         """Take the shown card out of study until it is unsuspended by hand."""
         shown = self._take_shown()
         self._db.set_suspended(shown.card_id, True)
-        self._undo.append(
-            _Undo("suspend", shown.card_id, queued=QueuedCard(shown.card_id, shown.state))
-        )
+        self._undo.append(_Undo("suspend", shown.card_id))
 
     def flag(self, flag: int) -> int:
         """Set (or, given the flag it already has, clear) a flag 1-7 on the shown card."""

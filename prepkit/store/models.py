@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -55,6 +56,14 @@ class Deck(Base):
 
 class Card(Base):
     __tablename__ = "card"
+    __table_args__ = (
+        Index(
+            "ix_card_retired",
+            "retired_at",
+            sqlite_where=text("retired_at IS NOT NULL"),
+            postgresql_where=text("retired_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -74,7 +83,17 @@ class Card(Base):
 
 class CardState(Base):
     __tablename__ = "card_state"
-    __table_args__ = (Index("ix_card_state_queue", "learner_id", "due"),)
+    __table_args__ = (
+        Index(
+            "ix_card_state_queue",
+            "learner_id",
+            "due",
+            "state",
+            "suspended",
+            "buried_until",
+            "card_id",
+        ),
+    )
 
     learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id"), primary_key=True)
     card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), primary_key=True)

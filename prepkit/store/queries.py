@@ -14,22 +14,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from prepkit.schedule.days import from_ms, to_ms
 from prepkit.schedule.review import CardState, Outcome, Rating, State
 
+# Reads only the covering index ix_card_state_queue, in due order. Retired cards are few and
+# dropped in Python: joining every due row to its wide card row doubled the time. The memory
+# state is read when a card is shown, so it is always the committed one.
 _QUEUE_DUE = """
-SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
-FROM card_state s JOIN card c ON c.id = s.card_id
+SELECT s.card_id, s.state, s.due
+FROM card_state s
 WHERE s.learner_id = ? AND s.state != 0 AND s.due < ?
   AND s.suspended = ? AND (s.buried_until IS NULL OR s.buried_until <= ?)
-  AND c.retired_at IS NULL
-ORDER BY s.due, s.card_id
+ORDER BY s.due
 """
 
+_RETIRED = "SELECT id FROM card WHERE retired_at IS NOT NULL"
+
 _QUEUE_NEW = """
-SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
+SELECT s.card_id, s.state, s.due
 FROM card_state s JOIN card c ON c.id = s.card_id
 WHERE s.learner_id = ? AND s.state = 0
   AND s.suspended = ? AND (s.buried_until IS NULL OR s.buried_until <= ?)
@@ -43,8 +47,11 @@ SELECT COUNT(*) FROM review
 WHERE learner_id = ? AND reviewed_at >= ? AND state_before = 0
 """
 
-_CARD = """
-SELECT key, deck_id, kind, front, back, source, tags, payload FROM card WHERE id = ?
+_SHOW = """
+SELECT c.key, c.deck_id, c.kind, c.front, c.back, c.source, c.tags, c.payload,
+  s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
+FROM card c JOIN card_state s ON s.card_id = c.id
+WHERE c.id = ? AND s.learner_id = ?
 """
 
 _UPDATE_STATE = """
@@ -72,12 +79,14 @@ FROM card_state s WHERE s.learner_id = ? AND s.card_id = ?
 """
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedCard:
-    """A card waiting in the session queue: its id and its memory state."""
+# A card waiting in a session queue: (card id, state code, due in epoch ms or None). Plain
+# tuples straight from the cursor: a 10,000-card queue is built without creating an object per
+# card.
+Queued = tuple[int, int, int | None]
 
-    card_id: int
-    state: CardState
+
+def queued(card_id: int, memory: CardState) -> Queued:
+    return (card_id, int(memory.state), None if memory.due is None else to_ms(memory.due))
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,28 +186,33 @@ class HotPath:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def due_cards(self, cutoff_ms: int, now_ms: int) -> list[QueuedCard]:
+    def due_cards(self, cutoff_ms: int, now_ms: int) -> list[Queued]:
         """Learning and review cards due before the end of the study day, soonest first."""
         rows = self._query(_QUEUE_DUE, (self._learner, cutoff_ms, self._false, now_ms))
+        retired = {row[0] for row in self._query(_RETIRED, ())}
         self._read_done()
-        return [QueuedCard(row[0], state_from_row(row[1:])) for row in rows]
+        if retired:
+            rows = [row for row in rows if row[0] not in retired]
+        return rows
 
-    def new_cards(self, limit: int, now_ms: int) -> list[QueuedCard]:
+    def new_cards(self, limit: int, now_ms: int) -> list[Queued]:
         if limit <= 0:
             return []
         rows = self._query(_QUEUE_NEW, (self._learner, self._false, now_ms, limit))
         self._read_done()
-        return [QueuedCard(row[0], state_from_row(row[1:])) for row in rows]
+        return rows
 
     def new_seen_since(self, since_ms: int) -> int:
         rows = self._query(_NEW_SEEN, (self._learner, since_ms))
         self._read_done()
         return int(rows[0][0])
 
-    def card(self, card_id: int) -> CardRow:
-        rows = self._query(_CARD, (card_id,))
+    def show(self, card_id: int) -> tuple[CardRow, CardState]:
+        """A card's content and the learner's committed memory of it, in one read."""
+        rows = self._query(_SHOW, (card_id, self._learner))
         self._read_done()
-        return CardRow(*rows[0])
+        row = rows[0]
+        return CardRow(*row[:8]), state_from_row(row[8:])
 
     def state(self, card_id: int) -> CardState:
         rows = self._query(_STATE_OF, (self._learner, card_id))
@@ -297,3 +311,37 @@ class HotPath:
         )
         self._read_done()
         return int(rows[0][0])
+
+
+# -- bulk card writes (sync, imports) ------------------------------------------------------------
+
+CARD_COLUMNS = (
+    "key", "deck_id", "position", "kind", "front", "back", "source", "tags", "payload",
+    "content_hash",
+)  # fmt: skip
+
+_INSERT_CARD = (
+    "INSERT INTO card (key, deck_id, position, kind, front, back, source, tags, payload, "
+    "content_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_UPDATE_CARD = (
+    "UPDATE card SET key = ?, deck_id = ?, position = ?, kind = ?, front = ?, back = ?, "
+    "source = ?, tags = ?, payload = ?, content_hash = ?, updated_at = ?, retired_at = NULL "
+    "WHERE id = ?"
+)
+
+
+def _driver_sql(conn: Connection, statement: str) -> str:
+    return statement if conn.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
+
+
+def insert_cards(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert card rows (CARD_COLUMNS, created_at, updated_at) with one executemany."""
+    if rows:
+        conn.exec_driver_sql(_driver_sql(conn, _INSERT_CARD), list(rows))
+
+
+def update_cards(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Update card rows (CARD_COLUMNS, updated_at, id); a retired card comes back."""
+    if rows:
+        conn.exec_driver_sql(_driver_sql(conn, _UPDATE_CARD), list(rows))

@@ -53,6 +53,13 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["deck_id"], ["deck.id"], name="fk_card_deck_id_deck"),
     )
     op.create_index("ix_card_deck_id", "card", ["deck_id"])
+    op.create_index(
+        "ix_card_retired",
+        "card",
+        ["retired_at"],
+        sqlite_where=sa.text("retired_at IS NOT NULL"),
+        postgresql_where=sa.text("retired_at IS NOT NULL"),
+    )
     op.create_table(
         "card_state",
         sa.Column("learner_id", sa.Integer(), nullable=False),
@@ -74,7 +81,12 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["card_id"], ["card.id"], name="fk_card_state_card_id_card"),
     )
-    op.create_index("ix_card_state_queue", "card_state", ["learner_id", "due"])
+    # Covering index for the study queue: the due-card scan never touches the table.
+    op.create_index(
+        "ix_card_state_queue",
+        "card_state",
+        ["learner_id", "due", "state", "suspended", "buried_until", "card_id"],
+    )
     op.create_table(
         "review",
         sa.Column("id", sa.Integer(), nullable=False),
