@@ -3,8 +3,8 @@
     python benchmarks/review.py --cards 100000 --answers 500 --vs-anki --json
 
 Each side runs in its own child process so that its peak memory is its own. The prepkit side
-builds a library of N generated cards (~80-character fronts, ~300-character backs), loads it with
-`sync_library` (timed: bulk_load_s), gives every tenth card a due review, then times five cold
+generates the texts of N cards (~80-character fronts, ~300-character backs), then builds the
+cards deck by deck and loads them with `sync_library` (timed: bulk_load_s), gives every tenth card a due review, then times five cold
 builds of the study queue and M answer steps (next card with its four previewed outcomes ->
 grade -> committed). The Anki side (benchmarks/anki_side.py) does the same work on Anki's Rust
 backend. Figures are medians and 99th percentiles over the steps; nothing here asserts a time.
@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,28 +46,33 @@ def sentence(rng: random.Random, length: int) -> str:
     return " ".join(words)[:length].rstrip() + "?"
 
 
-def make_library(cards: int, seed: int) -> Any:
-    from prepkit.deck.model import Card, Deck, Kind, Library
-
+def card_texts(cards: int, seed: int) -> list[tuple[str, str]]:
+    """(front, back) pairs of ~80 and ~300 characters; anki_side.py draws the same ones."""
     rng = random.Random(seed)
-    decks = []
+    return [(sentence(rng, 80), sentence(rng, 300)) for _ in range(cards)]
+
+
+def make_decks(texts: list[tuple[str, str]]) -> Iterator[Any]:
+    """Decks of 1,000 cards built as they are consumed, as Anki's side builds notes in batches of
+    1,000 inside its timer; both sides hold the same pre-generated texts."""
+    from prepkit.deck.model import Card, Deck, Kind
+
     per_deck = 1000
-    for start in range(0, cards, per_deck):
+    for start in range(0, len(texts), per_deck):
         deck_id = f"bench-{start // per_deck:04d}"
         deck_cards = tuple(
             Card(
                 id=f"bench-card-{i:07d}",
                 deck=deck_id,
                 kind=Kind.BASIC,
-                front=sentence(rng, 80),
-                back=sentence(rng, 300),
+                front=front,
+                back=back,
                 source="generated for the benchmark",
                 tags=("bench",),
             )
-            for i in range(start, min(cards, start + per_deck))
+            for i, (front, back) in enumerate(texts[start : start + per_deck], start)
         )
-        decks.append(Deck(deck_id, f"Benchmark deck {start // per_deck}", deck_cards))
-    return Library(tuple(decks))
+        yield Deck(deck_id, f"Benchmark deck {start // per_deck}", deck_cards)
 
 
 def ratings(count: int, seed: int) -> list[int]:
@@ -94,12 +100,12 @@ def run_prepkit(cards: int, answers: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="prepkit-bench-") as folder:
         db = str(Path(folder) / "bench.db")
         now = clock.now()
-        library = make_library(cards, seed)
+        texts = card_texts(cards, seed)
         with open_workspace(db, now) as ws:
             started = time.perf_counter()
-            sync_library(ws, library, now)
+            sync_library(ws, make_decks(texts), now)
             bulk_load_s = time.perf_counter() - started
-            del library
+            del texts
             ws.save_settings(Settings(new_per_day=0, reviews_per_day=1_000_000))
             # Every tenth card becomes a review card that fell due yesterday.
             last = to_ms(now - timedelta(days=6))

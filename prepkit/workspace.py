@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, case, func, insert, select, text, update
 
 from prepkit.config import Settings, default_timezone
-from prepkit.deck.model import Card, Library
+from prepkit.deck.model import Card, Deck
 from prepkit.errors import PrepkitError
 from prepkit.schedule.days import day_start, next_day_start, to_ms
 from prepkit.store import models as m
@@ -149,8 +149,8 @@ def _chunks(items: Iterable[Any], size: int = CHUNK) -> Iterator[list[Any]]:
         yield chunk
 
 
-def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncReport:
-    """Load `library` into the database in one transaction.
+def sync_library(workspace: Workspace, decks: Iterable[Deck], now: datetime) -> SyncReport:
+    """Load decks (a Library, or any iterable: a stream keeps memory flat) in one transaction.
 
     New cards are added, changed ones updated in place (same key, history kept), cards that left
     a synced deck are retired (kept with their history, no longer studied), and retired cards that
@@ -159,7 +159,12 @@ def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncR
     """
     stamp = to_ms(now)
     with workspace.engine.begin() as conn:
-        _sync_decks(conn, library, stamp)
+        known_decks = {
+            row.id: row
+            for row in conn.execute(
+                select(m.Deck.id, m.Deck.title, m.Deck.description, m.Deck.source_file)
+            )
+        }
         existing = {
             row.key: row
             for row in conn.execute(
@@ -175,9 +180,12 @@ def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncR
         }
         added = changed = restored = unchanged = 0
         seen: set[str] = set()
+        synced: set[str] = set()
         new_rows: list[tuple[Any, ...]] = []
         changed_rows: list[tuple[Any, ...]] = []
-        for deck in library.decks:
+        for deck in decks:
+            synced.add(deck.id)
+            _sync_deck(conn, deck, known_decks.get(deck.id), stamp)
             for position, card in enumerate(deck.cards):
                 seen.add(card.id)
                 values = _card_values(card, position)
@@ -201,7 +209,6 @@ def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncR
                     changed_rows = []
         queries.insert_cards(conn, new_rows)
         queries.update_cards(conn, changed_rows)
-        synced = {deck.id for deck in library.decks}
         leaving = [
             row.id
             for key, row in existing.items()
@@ -211,7 +218,7 @@ def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncR
             conn.execute(update(m.Card).where(m.Card.id.in_(chunk)).values(retired_at=stamp))
         _add_missing_states(conn)
     return SyncReport(
-        decks=len(library.decks),
+        decks=len(synced),
         added=added,
         updated=changed,
         unchanged=unchanged,
@@ -220,22 +227,12 @@ def sync_library(workspace: Workspace, library: Library, now: datetime) -> SyncR
     )
 
 
-def _sync_decks(conn: Connection, library: Library, stamp: int) -> None:
-    existing = {
-        row.id: row
-        for row in conn.execute(
-            select(m.Deck.id, m.Deck.title, m.Deck.description, m.Deck.source_file)
-        )
-    }
-    for deck in library.decks:
-        values = {"title": deck.title, "description": deck.description, "source_file": deck.file}
-        old = existing.get(deck.id)
-        if old is None:
-            conn.execute(insert(m.Deck).values(id=deck.id, updated_at=stamp, **values))
-        elif (old.title, old.description, old.source_file) != tuple(values.values()):
-            conn.execute(
-                update(m.Deck).where(m.Deck.id == deck.id).values(updated_at=stamp, **values)
-            )
+def _sync_deck(conn: Connection, deck: Deck, old: Any, stamp: int) -> None:
+    values = {"title": deck.title, "description": deck.description, "source_file": deck.file}
+    if old is None:
+        conn.execute(insert(m.Deck).values(id=deck.id, updated_at=stamp, **values))
+    elif (old.title, old.description, old.source_file) != tuple(values.values()):
+        conn.execute(update(m.Deck).where(m.Deck.id == deck.id).values(updated_at=stamp, **values))
 
 
 def _add_missing_states(conn: Connection) -> None:

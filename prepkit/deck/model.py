@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -110,6 +111,9 @@ class Library:
     """A set of decks read together, so that card ids are unique across all of them."""
 
     decks: tuple[Deck, ...] = ()
+
+    def __iter__(self) -> Iterator[Deck]:
+        return iter(self.decks)
 
     @property
     def cards(self) -> tuple[Card, ...]:

@@ -111,7 +111,10 @@ class Reviewer:
 
     def review(self, state: CardState, rating: Rating, at: datetime) -> Outcome:
         """The outcome of grading a card in `state` with `rating` at instant `at` (aware UTC)."""
-        card = to_fsrs(state, at)
+        return self._review(state, to_fsrs(state, at), rating, at)
+
+    def _review(self, state: CardState, card: FsrsCard, rating: Rating, at: datetime) -> Outcome:
+        # review_card copies `card`, so one fsrs card serves all four previews.
         reviewed, _log = self.scheduler.review_card(card, FsrsRating(int(rating)), at)
         lapse = state.state is State.REVIEW and rating is Rating.AGAIN
         after = CardState(
@@ -128,11 +131,12 @@ class Reviewer:
 
     def preview(self, state: CardState, at: datetime) -> tuple[Outcome, Outcome, Outcome, Outcome]:
         """All four outcomes, Again to Easy, computed once when the card is shown."""
+        card = to_fsrs(state, at)
         return (
-            self.review(state, Rating.AGAIN, at),
-            self.review(state, Rating.HARD, at),
-            self.review(state, Rating.GOOD, at),
-            self.review(state, Rating.EASY, at),
+            self._review(state, card, Rating.AGAIN, at),
+            self._review(state, card, Rating.HARD, at),
+            self._review(state, card, Rating.GOOD, at),
+            self._review(state, card, Rating.EASY, at),
         )
 
     def retrievability(self, state: CardState, at: datetime) -> float:
