@@ -3,11 +3,12 @@
     python benchmarks/review.py --cards 100000 --answers 500 --vs-anki --json
 
 Each side runs in its own child process so that its peak memory is its own. The prepkit side
-generates the texts of N cards (~80-character fronts, ~300-character backs), then builds the
-cards deck by deck and loads them with `sync_library` (timed: bulk_load_s), gives every tenth card a due review, then times five cold
-builds of the study queue and M answer steps (next card with its four previewed outcomes ->
-grade -> committed). The Anki side (benchmarks/anki_side.py) does the same work on Anki's Rust
-backend. Figures are medians and 99th percentiles over the steps; nothing here asserts a time.
+generates the texts of N cards (~80-character fronts, ~300-character backs), builds the cards
+deck by deck and loads them with `sync_library` (timed: bulk_load_s), gives every tenth card a
+due review, then times five cold builds of the study queue and M answer steps (next card with
+its four previewed outcomes -> grade -> committed). The Anki side (benchmarks/anki_side.py) does
+the same work on Anki's Rust backend. Figures are medians and 99th percentiles over the steps;
+nothing here asserts a time.
 """
 
 from __future__ import annotations
