@@ -120,7 +120,7 @@ def decks_list(paths: PathsArgument = None, as_json: JsonOption = False) -> None
     from prepkit.deck.load import load_paths
 
     library = load_paths(_library_paths(paths))
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": deck.id,
             "title": deck.title,

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, case, delete, func, insert, select, text, update
 
 from prepkit.config import Settings, default_timezone
 from prepkit.deck.model import Card, Deck
@@ -60,9 +60,7 @@ class Workspace:
     def save_settings(self, settings: Settings) -> None:
         values = asdict(settings)
         with self.engine.begin() as conn:
-            conn.execute(
-                m.Setting.__table__.delete().where(m.Setting.learner_id == self.learner_id)
-            )
+            conn.execute(delete(m.Setting).where(m.Setting.learner_id == self.learner_id))
             conn.execute(
                 insert(m.Setting),
                 [

@@ -186,3 +186,39 @@ def test_cli_list_json(cli) -> None:
     ids = [deck["id"] for deck in decks]
     assert "distributed-training" in ids
     assert all(deck["cards"] == sum(deck["kinds"].values()) for deck in decks)
+
+
+# -- fuzzing: whatever the bytes, the loader answers with problems, never an exception -----------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+VALID = (LIBRARY / "performance-modeling.yaml").read_bytes()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
+    deck, problems = parse_deck(raw, "fuzz.yaml")
+    assert deck is not None or problems
+    assert all(p.startswith("fuzz.yaml:") and "\n" not in p for p in problems)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_valid_decks_never_raise(data) -> None:
+    raw = bytearray(VALID)
+    for _ in range(data.draw(st.integers(1, 8))):
+        position = data.draw(st.integers(0, len(raw) - 1))
+        action = data.draw(st.sampled_from(["flip", "delete", "insert"]))
+        if action == "flip":
+            raw[position] = data.draw(st.integers(0, 255))
+        elif action == "delete":
+            del raw[position : position + data.draw(st.integers(1, 40))]
+        else:
+            raw[position:position] = data.draw(
+                st.sampled_from([b": ", b"\n  - ", b"{{", b"- id: x\n", b"\t", b"'"])
+            )
+    deck, problems = parse_deck(bytes(raw), "m.yaml")
+    assert deck is not None or problems
+    assert all(p.startswith("m.yaml:") for p in problems)

@@ -191,15 +191,22 @@ def _parse(raw: bytes, name: str) -> _Parsed:
         return None, [f"{name}:1: empty deck file"], {}
     try:
         root = yaml.compose(text, Loader=_Loader)
+    except yaml.reader.ReaderError as exc:
+        line = text[: exc.position].count("\n") + 1
+        return None, [f"{name}:{line}: not text: control character {exc.character!r}"], {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 1
-        return None, [f"{name}:{line}: YAML syntax: {exc.problem or exc.context}"], {}
+        return None, [f"{name}:{line}: YAML syntax: {_one_line(exc.problem or exc.context)}"], {}
     except yaml.YAMLError as exc:
-        return None, [f"{name}:1: YAML syntax: {exc}"], {}
+        return None, [f"{name}:1: YAML syntax: {_one_line(str(exc))}"], {}
     reader = _DeckReader(name)
     deck = reader.deck(root)
     return deck, reader.problems, reader.ids
+
+
+def _one_line(text: str | None) -> str:
+    return " ".join((text or "unreadable").split())
 
 
 def _line(node: Node) -> int:
@@ -217,7 +224,7 @@ class _DeckReader:
 
     def problem(self, node: Node | int, message: str) -> None:
         line = node if isinstance(node, int) else _line(node)
-        self.problems.append(f"{self.name}:{line}: {message}")
+        self.problems.append(f"{self.name}:{line}: {_one_line(message)}")
 
     # -- structure ---------------------------------------------------------------------------
 
