@@ -37,8 +37,8 @@ What Anki does under the hood, checked against anki 26.9.3 and ``ankitects/anki`
   default ``fetch_limit=1``. ``sched.reset()`` is a deprecated no-op; the queue is dropped by ops
   that touch cards, decks or presets, or by switching decks. See ``_queue_build_ms``.
 
-The workload mirrors the prepkit side, ``benchmarks/review.py`` (``sentence``, ``ratings``,
-``percentile``, the due-card state): the same texts, grades and due cards for the same seed.
+The workload is the prepkit side's (``benchmarks/workload.py``: texts, grades, percentiles; the
+due-card state of ``benchmarks/review.py``): the same texts, grades and due cards for a seed.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ import argparse
 import gc
 import json
 import os
-import random
 import resource
 import sqlite3
 import statistics
@@ -56,6 +55,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from workload import card_texts, percentile, ratings
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -70,18 +71,6 @@ BULK_BATCH = 1_000
 # Queue builds per run; the median is reported.
 QUEUE_BUILDS = 5
 DESIRED_RETENTION = 0.9
-FRONT_CHARS = 80
-BACK_CHARS = 300
-# Filler vocabulary, the same words as benchmarks/review.py.
-WORDS = (
-    "gradient tensor kernel shard bucket stream memory bandwidth latency cache warp register "
-    "attention optimizer pipeline collective checkpoint throughput compiler fusion schedule "
-    "activation precision quantize embedding parameter batch sequence allocator profiler graph"
-).split()
-# Grades in Anki's CardAnswer.Rating values (1 Again, 2 Hard, 3 Good, 4 Easy) with their weights,
-# listed in the same order as benchmarks/review.py so the seeded draws are identical.
-RATINGS = (3, 1, 2, 4)
-RATING_WEIGHTS = (85, 10, 3, 2)
 # The state prepkit gives every tenth card: a review card last seen 6 days ago, due 1 day ago.
 DUE_STABILITY = 5.0
 DUE_DIFFICULTY = 5.0
@@ -93,42 +82,6 @@ SECONDS_PER_DAY = 86_400
 PRESET_LIMIT_MAX = 9_999
 
 NOT_INSTALLED = "anki is not installed; pip install -e '.[bench]'"
-
-
-def _sentence(rng: random.Random, length: int) -> str:
-    """Filler text of about ``length`` characters; the same function as benchmarks/review.py."""
-    words: list[str] = []
-    size = 0
-    while size < length:
-        word = rng.choice(WORDS)
-        words.append(word)
-        size += len(word) + 1
-    return " ".join(words)[:length].rstrip() + "?"
-
-
-def card_texts(cards: int, seed: int = 0) -> list[tuple[str, str]]:
-    """Return ``cards`` (front, back) pairs of about 80 and 300 characters.
-
-    Deterministic in ``seed`` and drawn in the same order as prepkit's ``make_library`` (front,
-    then back, card by card, from one ``random.Random(seed)``), so both sides load identical text.
-    """
-    rng = random.Random(seed)
-    return [(_sentence(rng, FRONT_CHARS), _sentence(rng, BACK_CHARS)) for _ in range(cards)]
-
-
-def rating_sequence(answers: int, seed: int = 0) -> list[int]:
-    """Return the grades to give, about 85% Good, 10% Again, 3% Hard and 2% Easy.
-
-    The same seeded draw as prepkit's ``ratings`` (``random.Random(seed + 1)``), so card k gets
-    the same grade on both sides.
-    """
-    return random.Random(seed + 1).choices(RATINGS, weights=RATING_WEIGHTS, k=answers)
-
-
-def _percentile(values: Sequence[float], fraction: float) -> float:
-    """Percentile by rounded rank, the definition prepkit's side uses (198th of 200 at 0.99)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))]
 
 
 def _scheduler(col: Collection) -> Scheduler:
@@ -355,7 +308,7 @@ def run(cards: int, answers: int, seed: int = 0) -> dict[str, Any]:
     into a one-line message.
     """
     texts = card_texts(cards, seed)
-    ratings = rating_sequence(answers, seed)
+    grades = ratings(answers, seed)
     with tempfile.TemporaryDirectory(prefix="anki-bench-") as tmp:
         path = os.path.join(tmp, "collection.anki2")
         col = _open(path)
@@ -375,7 +328,7 @@ def run(cards: int, answers: int, seed: int = 0) -> dict[str, Any]:
             due = _due_count(col)
             if due != expected_due:
                 raise RuntimeError(f"queue holds {due} cards, expected {expected_due}")
-            times = _answer_ms(col, ratings)
+            times = _answer_ms(col, grades)
         finally:
             col.close()
         _check_durable(path, len(times))
@@ -385,7 +338,7 @@ def run(cards: int, answers: int, seed: int = 0) -> dict[str, Any]:
         "answers": len(times),
         "queue_build_ms": round(statistics.median(builds), 3),
         "answer_median_ms": round(statistics.median(times), 3) if times else 0.0,
-        "answer_p99_ms": round(_percentile(times, 0.99), 3) if times else 0.0,
+        "answer_p99_ms": round(percentile(times, 0.99), 3) if times else 0.0,
         "bulk_load_s": round(bulk_load_s, 3),
         "peak_rss_mb": round(peak_rss_mb, 1),
         "due": due,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import resource
 import statistics
 import subprocess
@@ -27,30 +26,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from workload import card_texts, percentile, ratings
+
 HERE = Path(__file__).resolve().parent
-WORDS = (
-    "gradient tensor kernel shard bucket stream memory bandwidth latency cache warp register "
-    "attention optimizer pipeline collective checkpoint throughput compiler fusion schedule "
-    "activation precision quantize embedding parameter batch sequence allocator profiler graph"
-).split()
 KEYS = ("queue_build_ms", "answer_median_ms", "answer_p99_ms", "bulk_load_s", "peak_rss_mb")
-
-
-def sentence(rng: random.Random, length: int) -> str:
-    """Deterministic filler text of about `length` characters."""
-    words: list[str] = []
-    size = 0
-    while size < length:
-        word = rng.choice(WORDS)
-        words.append(word)
-        size += len(word) + 1
-    return " ".join(words)[:length].rstrip() + "?"
-
-
-def card_texts(cards: int, seed: int) -> list[tuple[str, str]]:
-    """(front, back) pairs of ~80 and ~300 characters; anki_side.py draws the same ones."""
-    rng = random.Random(seed)
-    return [(sentence(rng, 80), sentence(rng, 300)) for _ in range(cards)]
 
 
 def make_decks(texts: list[tuple[str, str]]) -> Iterator[Any]:
@@ -74,18 +53,6 @@ def make_decks(texts: list[tuple[str, str]]) -> Iterator[Any]:
             for i, (front, back) in enumerate(texts[start : start + per_deck], start)
         )
         yield Deck(deck_id, f"Benchmark deck {start // per_deck}", deck_cards)
-
-
-def ratings(count: int, seed: int) -> list[int]:
-    """~85% Good, ~10% Again, ~3% Hard, ~2% Easy, as both sides use."""
-    rng = random.Random(seed + 1)
-    return rng.choices([3, 1, 2, 4], weights=[85, 10, 3, 2], k=count)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def run_prepkit(cards: int, answers: int, seed: int) -> dict[str, Any]:

@@ -73,6 +73,10 @@ SELECT card_id, rating, state_before, step_before, stability_before, difficulty_
 FROM review WHERE id = ? AND learner_id = ?
 """
 
+_SET_BURIED = "UPDATE card_state SET buried_until = ? WHERE learner_id = ? AND card_id = ?"
+_SET_SUSPENDED = "UPDATE card_state SET suspended = ? WHERE learner_id = ? AND card_id = ?"
+_SET_FLAG = "UPDATE card_state SET flag = ? WHERE learner_id = ? AND card_id = ?"
+
 _STATE_OF = """
 SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
 FROM card_state s WHERE s.learner_id = ? AND s.card_id = ?
@@ -279,30 +283,17 @@ class HotPath:
         return state_from_row(cursor.fetchone()[1:])
 
     def set_buried(self, card_id: int, until_ms: int | None) -> None:
-        with self.transaction() as cursor:
-            cursor.execute(
-                self._sql(
-                    "UPDATE card_state SET buried_until = ? WHERE learner_id = ? AND card_id = ?"
-                ),
-                (until_ms, self._learner, card_id),
-            )
+        self._set(_SET_BURIED, until_ms, card_id)
 
     def set_suspended(self, card_id: int, suspended: bool) -> None:
-        value: Any = int(suspended) if self._sqlite else suspended
-        with self.transaction() as cursor:
-            cursor.execute(
-                self._sql(
-                    "UPDATE card_state SET suspended = ? WHERE learner_id = ? AND card_id = ?"
-                ),
-                (value, self._learner, card_id),
-            )
+        self._set(_SET_SUSPENDED, int(suspended) if self._sqlite else suspended, card_id)
 
     def set_flag(self, card_id: int, flag: int) -> None:
+        self._set(_SET_FLAG, flag, card_id)
+
+    def _set(self, statement: str, value: Any, card_id: int) -> None:
         with self.transaction() as cursor:
-            cursor.execute(
-                self._sql("UPDATE card_state SET flag = ? WHERE learner_id = ? AND card_id = ?"),
-                (flag, self._learner, card_id),
-            )
+            cursor.execute(self._sql(statement), (value, self._learner, card_id))
 
     def flag_of(self, card_id: int) -> int:
         rows = self._query(
