@@ -10,9 +10,11 @@ Problems are collected rather than raised one at a time, so a user fixes a broke
 from __future__ import annotations
 
 import difflib
+import gc
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +105,28 @@ def deck_files(paths: Iterable[Path]) -> list[Path]:
 
 def check_paths(paths: Sequence[Path]) -> Checked:
     """Read every deck under `paths`, collecting all problems instead of stopping at the first."""
+    with _gc_paused():
+        return _check_paths(paths)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while reading.
+
+    Composing YAML makes millions of short-lived, acyclic node objects (reference counting frees
+    them); the collector, triggered by the allocations, kept rescanning every card read so far,
+    which was 40% of loading a 100,000-card library.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _check_paths(paths: Sequence[Path]) -> Checked:
     problems: list[str] = []
     decks: list[Deck] = []
     files = deck_files(paths)
