@@ -7,6 +7,7 @@ text changed is updated in place under the same key, so its review history stays
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -18,6 +19,7 @@ from sqlalchemy import Connection, Engine, case, delete, func, insert, select, t
 from prepkit.config import Settings, default_timezone
 from prepkit.deck.model import Card, Deck
 from prepkit.errors import PrepkitError
+from prepkit.posting.generate import Generation
 from prepkit.schedule.days import day_start, next_day_start, to_ms
 from prepkit.store import models as m
 from prepkit.store import queries
@@ -58,16 +60,19 @@ class Workspace:
         return Settings().with_values({key: json.loads(value) for key, value in rows})
 
     def save_settings(self, settings: Settings) -> None:
-        values = asdict(settings)
         with self.engine.begin() as conn:
-            conn.execute(delete(m.Setting).where(m.Setting.learner_id == self.learner_id))
-            conn.execute(
-                insert(m.Setting),
-                [
-                    {"learner_id": self.learner_id, "key": key, "value": json.dumps(value)}
-                    for key, value in values.items()
-                ],
-            )
+            _write_settings(conn, self.learner_id, settings)
+
+
+def _write_settings(conn: Connection, learner_id: int, settings: Settings) -> None:
+    conn.execute(delete(m.Setting).where(m.Setting.learner_id == learner_id))
+    conn.execute(
+        insert(m.Setting),
+        [
+            {"learner_id": learner_id, "key": key, "value": json.dumps(value)}
+            for key, value in asdict(settings).items()
+        ],
+    )
 
 
 def open_workspace(db: str, now: datetime, profile: str = "default") -> Workspace:
@@ -88,14 +93,7 @@ def _ensure_learner(engine: Engine, profile: str, now: datetime) -> int:
         learner_id = conn.execute(
             insert(m.Learner).values(name=profile, created_at=to_ms(now)).returning(m.Learner.id)
         ).scalar_one()
-        settings = Settings(timezone=default_timezone())
-        conn.execute(
-            insert(m.Setting),
-            [
-                {"learner_id": learner_id, "key": key, "value": json.dumps(value)}
-                for key, value in asdict(settings).items()
-            ],
-        )
+        _write_settings(conn, learner_id, Settings(timezone=default_timezone()))
         _add_missing_states(conn)
         return int(learner_id)
 
@@ -155,66 +153,70 @@ def sync_library(workspace: Workspace, decks: Iterable[Deck], now: datetime) -> 
     come back are restored. Rows go in through the driver's executemany in chunks: loading a
     100,000-card library is a few seconds and a bounded amount of memory.
     """
-    stamp = to_ms(now)
     with workspace.engine.begin() as conn:
-        known_decks = {
-            row.id: row
-            for row in conn.execute(
-                select(m.Deck.id, m.Deck.title, m.Deck.description, m.Deck.source_file)
+        return _sync(conn, decks, to_ms(now))
+
+
+def _sync(conn: Connection, decks: Iterable[Deck], stamp: int) -> SyncReport:
+    """sync_library inside a caller's transaction."""
+    known_decks = {
+        row.id: row
+        for row in conn.execute(
+            select(m.Deck.id, m.Deck.title, m.Deck.description, m.Deck.source_file)
+        )
+    }
+    existing = {
+        row.key: row
+        for row in conn.execute(
+            select(
+                m.Card.id,
+                m.Card.key,
+                m.Card.deck_id,
+                m.Card.position,
+                m.Card.content_hash,
+                m.Card.retired_at,
             )
-        }
-        existing = {
-            row.key: row
-            for row in conn.execute(
-                select(
-                    m.Card.id,
-                    m.Card.key,
-                    m.Card.deck_id,
-                    m.Card.position,
-                    m.Card.content_hash,
-                    m.Card.retired_at,
-                )
-            )
-        }
-        added = changed = restored = unchanged = 0
-        seen: set[str] = set()
-        synced: set[str] = set()
-        new_rows: list[tuple[Any, ...]] = []
-        changed_rows: list[tuple[Any, ...]] = []
-        for deck in decks:
-            synced.add(deck.id)
-            _sync_deck(conn, deck, known_decks.get(deck.id), stamp)
-            for position, card in enumerate(deck.cards):
-                seen.add(card.id)
-                values = _card_values(card, position)
-                old = existing.get(card.id)
-                if old is None:
-                    new_rows.append((*values, stamp, stamp))
-                    added += 1
-                elif old.retired_at is not None:
-                    changed_rows.append((*values, stamp, old.id))
-                    restored += 1
-                elif values[9] != old.content_hash or (old.deck_id, old.position) != values[1:3]:
-                    changed_rows.append((*values, stamp, old.id))
-                    changed += 1
-                else:
-                    unchanged += 1
-                if len(new_rows) >= CHUNK:
-                    queries.insert_cards(conn, new_rows)
-                    new_rows = []
-                if len(changed_rows) >= CHUNK:
-                    queries.update_cards(conn, changed_rows)
-                    changed_rows = []
-        queries.insert_cards(conn, new_rows)
-        queries.update_cards(conn, changed_rows)
-        leaving = [
-            row.id
-            for key, row in existing.items()
-            if key not in seen and row.retired_at is None and row.deck_id in synced
-        ]
-        for chunk in _chunks(leaving):
-            conn.execute(update(m.Card).where(m.Card.id.in_(chunk)).values(retired_at=stamp))
-        _add_missing_states(conn)
+        )
+    }
+    added = changed = restored = unchanged = 0
+    seen: set[str] = set()
+    synced: set[str] = set()
+    new_rows: list[tuple[Any, ...]] = []
+    changed_rows: list[tuple[Any, ...]] = []
+    for deck in decks:
+        synced.add(deck.id)
+        _sync_deck(conn, deck, known_decks.get(deck.id), stamp)
+        for position, card in enumerate(deck.cards):
+            seen.add(card.id)
+            values = _card_values(card, position)
+            old = existing.get(card.id)
+            if old is None:
+                new_rows.append((*values, stamp, stamp))
+                added += 1
+            elif old.retired_at is not None:
+                changed_rows.append((*values, stamp, old.id))
+                restored += 1
+            elif values[9] != old.content_hash or (old.deck_id, old.position) != values[1:3]:
+                changed_rows.append((*values, stamp, old.id))
+                changed += 1
+            else:
+                unchanged += 1
+            if len(new_rows) >= CHUNK:
+                queries.insert_cards(conn, new_rows)
+                new_rows = []
+            if len(changed_rows) >= CHUNK:
+                queries.update_cards(conn, changed_rows)
+                changed_rows = []
+    queries.insert_cards(conn, new_rows)
+    queries.update_cards(conn, changed_rows)
+    leaving = [
+        row.id
+        for key, row in existing.items()
+        if key not in seen and row.retired_at is None and row.deck_id in synced
+    ]
+    for chunk in _chunks(leaving):
+        conn.execute(update(m.Card).where(m.Card.id.in_(chunk)).values(retired_at=stamp))
+    _add_missing_states(conn)
     return SyncReport(
         decks=len(synced),
         added=added,
@@ -329,3 +331,91 @@ def stats(workspace: Workspace, now: datetime) -> Stats:
         reviews_today=int(reviews[1]),
         topics=topics,
     )
+
+
+# -- postings ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PostingReport:
+    posting_id: int
+    title: str
+    new: bool  # False when the same posting text was added before (its weights are refreshed)
+    topics: tuple[tuple[str, float], ...]
+    sync: SyncReport
+
+
+def add_posting(
+    workspace: Workspace,
+    generation: Generation,
+    text_: str,
+    source: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> PostingReport:
+    """Record a posting, its topic weights and its decks, and sync the decks: one transaction.
+
+    Adding the same posting again refreshes its weights instead of counting it twice; several
+    different postings add their weights up.
+    """
+    digest = hashlib.sha256(" ".join(text_.split()).encode()).hexdigest()
+    stamp = to_ms(now)
+    decks = [*generation.decks, *([generation.practice] if generation.practice else [])]
+    with workspace.engine.begin() as conn:
+        found = conn.execute(
+            select(m.Posting.id).where(
+                m.Posting.learner_id == workspace.learner_id, m.Posting.digest == digest
+            )
+        ).scalar()
+        if found is None:
+            posting_id = conn.execute(
+                insert(m.Posting)
+                .values(
+                    learner_id=workspace.learner_id,
+                    title=generation.title,
+                    source=source,
+                    text=text_,
+                    digest=digest,
+                    created_at=stamp,
+                )
+                .returning(m.Posting.id)
+            ).scalar_one()
+        else:
+            posting_id = found
+            conn.execute(delete(m.PostingTopic).where(m.PostingTopic.posting_id == posting_id))
+        topics = [(t.id, t.weight, t.evidence) for t in generation.match.topics]
+        if topics:
+            conn.execute(
+                insert(m.PostingTopic),
+                [
+                    {
+                        "posting_id": posting_id,
+                        "topic_id": topic_id,
+                        "weight": weight,
+                        "evidence": json.dumps(list(evidence), ensure_ascii=False),
+                    }
+                    for topic_id, weight, evidence in topics
+                ],
+            )
+        report = _sync(conn, decks, stamp)
+        if settings is not None:
+            _write_settings(conn, workspace.learner_id, settings)
+    return PostingReport(
+        posting_id=int(posting_id),
+        title=generation.title,
+        new=found is None,
+        topics=tuple((topic_id, weight) for topic_id, weight, _ in topics),
+        sync=report,
+    )
+
+
+def topic_weights(workspace: Workspace) -> dict[str, float]:
+    """Each topic's weight summed over the learner's postings."""
+    with workspace.read() as conn:
+        rows = conn.execute(
+            select(m.PostingTopic.topic_id, func.sum(m.PostingTopic.weight))
+            .join(m.Posting, m.Posting.id == m.PostingTopic.posting_id)
+            .where(m.Posting.learner_id == workspace.learner_id)
+            .group_by(m.PostingTopic.topic_id)
+        ).all()
+    return {str(topic): float(weight) for topic, weight in rows}

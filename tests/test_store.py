@@ -145,3 +145,44 @@ def test_profiles_keep_separate_progress(tmp_path: Path, deck_dir: Path) -> None
     with open_workspace(db, NOW, profile="grace") as grace:
         summary = stats(grace, NOW)
         assert (summary.reviews, summary.new) == (0, 5)
+
+
+def test_a_first_schema_database_upgrades_with_every_row_intact(
+    tmp_path: Path, deck_dir: Path
+) -> None:
+    """A database left at revision 0001 with history in it opens under the current schema."""
+    from prepkit.deck.load import load_paths
+    from prepkit.schedule.review import Rating
+    from prepkit.store.db import make_engine, run_migrations
+    from prepkit.study import StudySession
+    from prepkit.workspace import Workspace, stats, sync_library
+
+    path = tmp_path / "old.db"
+    engine = make_engine(url_for(str(path)))
+    run_migrations(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO learner (id, name, created_at) VALUES (1, 'default', 0)"))
+    old = Workspace(engine, 1, "default", url_for(str(path)))
+    sync_library(old, load_paths([deck_dir]), NOW)
+    with StudySession(old, NOW) as session:
+        for _ in range(3):
+            session.next(NOW)
+            session.answer(Rating.GOOD, NOW)
+    with engine.connect() as conn:
+        before = {
+            table: conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
+            for table in ("card", "card_state", "review", "deck", "learner")
+        }
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    engine.dispose()
+    with open_workspace(str(path), NOW) as ws:
+        with ws.engine.connect() as conn:
+            after = {
+                table: conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
+                for table in before
+            }
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert stats(ws, NOW).reviews == 3
+    assert after == before

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -144,3 +145,29 @@ class Setting(Base):
     learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id"), primary_key=True)
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class Posting(Base):
+    """A job posting the learner prepares for; the text is kept so the match can be redone."""
+
+    __tablename__ = "posting"
+    __table_args__ = (UniqueConstraint("learner_id", "digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id"))
+    title: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class PostingTopic(Base):
+    """How much one posting asks for one topic (weights of several postings add up)."""
+
+    __tablename__ = "posting_topic"
+
+    posting_id: Mapped[int] = mapped_column(ForeignKey("posting.id"), primary_key=True)
+    topic_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    weight: Mapped[float] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(Text)  # JSON list of phrases

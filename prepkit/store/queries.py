@@ -32,13 +32,21 @@ ORDER BY s.due
 
 _RETIRED = "SELECT id FROM card WHERE retired_at IS NOT NULL"
 
+# New cards in a weighted round-robin over decks: a topic the learner's postings weigh w
+# contributes w cards for every one of a topic they do not mention (weight 1).
 _QUEUE_NEW = """
 SELECT s.card_id, s.state, s.due
 FROM card_state s JOIN card c ON c.id = s.card_id
+LEFT JOIN (
+  SELECT pt.topic_id AS topic_id, SUM(pt.weight) AS weight
+  FROM posting_topic pt JOIN posting p ON p.id = pt.posting_id
+  WHERE p.learner_id = ?
+  GROUP BY pt.topic_id
+) w ON w.topic_id = c.deck_id
 WHERE s.learner_id = ? AND s.state = 0
   AND s.suspended = ? AND (s.buried_until IS NULL OR s.buried_until <= ?)
   AND c.retired_at IS NULL
-ORDER BY c.position, c.deck_id, c.id
+ORDER BY (c.position + 1.0) / COALESCE(w.weight, 1.0), c.deck_id, c.id
 LIMIT ?
 """
 
@@ -202,7 +210,8 @@ class HotPath:
     def new_cards(self, limit: int, now_ms: int) -> list[Queued]:
         if limit <= 0:
             return []
-        rows = self._query(_QUEUE_NEW, (self._learner, self._false, now_ms, limit))
+        params = (self._learner, self._learner, self._false, now_ms, limit)
+        rows = self._query(_QUEUE_NEW, params)
         self._read_done()
         return rows
 
