@@ -152,9 +152,7 @@ def test_a_first_schema_database_upgrades_with_every_row_intact(
 ) -> None:
     """A database left at revision 0001 with history in it opens under the current schema."""
     from prepkit.deck.load import load_paths
-    from prepkit.schedule.review import Rating
     from prepkit.store.db import make_engine, run_migrations
-    from prepkit.study import StudySession
     from prepkit.workspace import Workspace, stats, sync_library
 
     path = tmp_path / "old.db"
@@ -164,10 +162,20 @@ def test_a_first_schema_database_upgrades_with_every_row_intact(
         conn.execute(text("INSERT INTO learner (id, name, created_at) VALUES (1, 'default', 0)"))
     old = Workspace(engine, 1, "default", url_for(str(path)))
     sync_library(old, load_paths([deck_dir]), NOW)
-    with StudySession(old, NOW) as session:
-        for _ in range(3):
-            session.next(NOW)
-            session.answer(Rating.GOOD, NOW)
+    with engine.begin() as conn:  # history as the first schema's prepkit wrote it
+        for card_id in (1, 2, 3):
+            conn.execute(
+                text(
+                    "INSERT INTO review (learner_id, card_id, reviewed_at, rating, duration_ms, "
+                    "state_before, state_after, stability_after, difficulty_after, due_after) "
+                    "VALUES (1, :card, :at, 3, 4000, 0, 1, 2.3, 2.1, :due)"
+                ),
+                {"card": card_id, "at": 1_764_244_800_000, "due": 1_764_245_400_000},
+            )
+            conn.execute(
+                text("UPDATE card_state SET state = 1, step = 1, reps = 1 WHERE card_id = :c"),
+                {"c": card_id},
+            )
     with engine.connect() as conn:
         before = {
             table: conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
