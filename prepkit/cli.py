@@ -229,10 +229,15 @@ def _generate(posting: str) -> Any:
     from prepkit.posting.taxonomy import parse_taxonomy
 
     text, name = _read_posting(posting)
-    taxonomy_path = library_dir() / "taxonomy.yaml"
+    folder = library_dir()
+    taxonomy_path = folder / "taxonomy.yaml"
     taxonomy = parse_taxonomy(taxonomy_path.read_text(encoding="utf-8"), str(taxonomy_path))
-    library = load_paths([library_dir()])
-    return run_generate(text, taxonomy, library, source=Path(name).name), text, name
+
+    def decks_for(topic_ids: tuple[str, ...]) -> Any:
+        files = [folder / taxonomy.topic(topic_id).deck for topic_id in topic_ids]
+        return load_paths([path for path in files if path.exists()])
+
+    return run_generate(text, taxonomy, decks_for, source=Path(name).name), text, name
 
 
 PostingArgument = Annotated[str, typer.Argument(help="A posting file (text, Markdown, HTML) or -")]

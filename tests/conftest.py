@@ -97,7 +97,7 @@ def cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         saved = sys.argv, sys.stdin, sys.stdout, sys.stderr
         sys.argv, sys.stdin, sys.stdout, sys.stderr = (
             ["prepkit", *args],
-            io.StringIO(stdin),
+            io.TextIOWrapper(io.BytesIO(stdin.encode()), encoding="utf-8"),
             out,
             err,
         )

@@ -7,6 +7,7 @@ learner can see why a deck was chosen and what the posting asks that no deck cov
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +59,21 @@ class Generation:
         }
 
 
-def generate(text: str, taxonomy: Taxonomy, library: Library, source: str = "") -> Generation:
-    """Match a posting's text against the taxonomy and pick and narrow the library's decks."""
+def generate(
+    text: str,
+    taxonomy: Taxonomy,
+    library: Library | Callable[[tuple[str, ...]], Library],
+    source: str = "",
+) -> Generation:
+    """Match a posting's text against the taxonomy and pick and narrow the library's decks.
+
+    `library` is the library, or a function that reads the decks of the given topic ids, so a
+    face reads only the decks a posting needs.
+    """
     posting = parse_posting(text)
     match = Matcher(taxonomy).match(posting)
+    if callable(library):
+        library = library(match.topic_ids())
     by_id = {deck.id: deck for deck in library.decks}
     venue_tags = _venue_tags(taxonomy, match)
     decks: list[Deck] = []

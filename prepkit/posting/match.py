@@ -34,6 +34,10 @@ OTHER_LANGUAGES = frozenset(
     "perl haskell ocaml cuda sql bash shell".split()
 )
 
+_VENUE_WORDS = re.compile(
+    r"\b(?:conferences?|symposi(?:um|a)|workshops?|venues?|proceedings|publications?|papers?)\b",
+    re.IGNORECASE,
+)
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:\+\+|#)?")
 
 
@@ -118,6 +122,7 @@ class Matcher:
         self._exact: dict[str, list[str]] = {}
         self._venue_phrases: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         self._venue_exact: dict[str, str] = {}
+        self._venue_list_only: set[str] = set()
         self._list_only: dict[str, str] = {}  # language word -> topic, e.g. "c" -> c-lang
         self._languages: dict[str, str] = {}  # folded language word -> display name
         vocabulary: set[str] = set()
@@ -134,6 +139,8 @@ class Matcher:
                 else:
                     self._add_phrase(self._phrases, (word,), topic.id)
             for venue in topic.venues:
+                if venue.list_only:
+                    self._venue_list_only.add(venue.acronym)
                 for name in venue.names:
                     if venue.case_sensitive and len(name.split()) == 1:
                         self._venue_exact[name] = venue.acronym
@@ -228,7 +235,12 @@ class Matcher:
             acronym_cs = self._venue_exact.get(toks[i].text)
             if acronym_cs is not None:
                 found.append(acronym_cs)
-        return tuple(dict.fromkeys(found))
+        found = list(dict.fromkeys(found))
+        if any(acronym in self._venue_list_only for acronym in found):
+            others = [acronym for acronym in found if acronym not in self._venue_list_only]
+            if not others and not _VENUE_WORDS.search(statement.text):
+                found = others
+        return tuple(found)
 
     def languages_in(self, statement: Statement, hits: Iterable[Hit]) -> tuple[str, ...]:
         names = []

@@ -14,10 +14,15 @@ import yaml
 
 from prepkit.errors import PrepkitError
 
+try:  # libyaml when the wheel has it
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
 TOPIC_KEYS = frozenset(
     {"id", "title", "deck", "technical", "aliases", "exact", "language", "list_only", "venues"}
 )
-VENUE_KEYS = frozenset({"acronym", "names", "core", "case_sensitive"})
+VENUE_KEYS = frozenset({"acronym", "names", "core", "case_sensitive", "list_only"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,9 @@ class Venue:
     names: tuple[str, ...]
     core: bool = False
     case_sensitive: bool = False
+    # An acronym that is also a common abbreviation ("SC", "ACL") counts only beside another
+    # venue or a word such as "conference".
+    list_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +67,7 @@ class Taxonomy:
 def parse_taxonomy(text: str, name: str) -> Taxonomy:
     """A taxonomy from YAML text; `name` is used in messages."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -128,4 +136,5 @@ def _venue(entry: Any, where: str) -> Venue:
         names=names,
         core=bool(entry.get("core", False)),
         case_sensitive=bool(entry.get("case_sensitive", False)),
+        list_only=bool(entry.get("list_only", False)),
     )
