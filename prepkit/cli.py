@@ -384,6 +384,10 @@ def demo() -> None:
                 sync = sync_library(ws, load_paths([library_dir()]), _now())
                 _err(f"demo workspace {db}: {sync.line()}")
             _run_plain(ws)
+    _err(
+        "That was a throwaway workspace. To start your own: "
+        "prepkit init --posting YOUR_POSTING.txt --interview YYYY-MM-DD"
+    )
 
 
 def main() -> None:

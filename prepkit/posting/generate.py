@@ -168,8 +168,7 @@ def practice_deck(
     title: str, statements: tuple[StatementMatch, ...], taxonomy: Taxonomy, source: str = ""
 ) -> Deck | None:
     """One prompt card per qualification or responsibility worth rehearsing."""
-    slug = _slug(title) or "posting"
-    deck_id = f"practice-{slug}"[:60].rstrip("-")
+    deck_id = f"practice-{_slug(title) or 'posting'}"
     titles = {topic.id: topic.title for topic in taxonomy.topics}
     cards: list[Card] = []
     for found in statements:
@@ -203,6 +202,12 @@ def practice_deck(
 SECTIONS_TO_PRACTISE = (Section.MINIMUM, Section.PREFERRED, Section.RESPONSIBILITIES)
 
 
-def _slug(text: str) -> str:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return "-".join(words[:6])
+def _slug(text: str, limit: int = 40) -> str:
+    """Kebab-case of the first words of `text`, cut at a word boundary."""
+    slug = ""
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        candidate = f"{slug}-{word}" if slug else word
+        if len(candidate) > limit:
+            break
+        slug = candidate
+    return slug

@@ -408,7 +408,10 @@ def _is_pay(sentence: str) -> bool:
 
 
 def _title_from(lines: list[str]) -> str:
-    """A job title: the last short line before the first heading, else the first short line."""
+    """A job title: the first line when it is short, else the last short line before the first
+    heading (where a pasted page puts it after the company blurb), else the first short line."""
+    if lines and 3 <= len(lines[0]) <= 100 and not lines[0].endswith((".", "!", "?")):
+        return lines[0].lstrip("# ").strip()
     for line in reversed(lines[-3:]):
         if 3 <= len(line) <= 100 and not line.endswith((".", "!", "?")):
             return line.lstrip("# ").strip()
