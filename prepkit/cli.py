@@ -114,6 +114,22 @@ def decks_validate(paths: PathsArgument = None) -> None:
     print(f"ok: {len(library.decks)} decks, {library.card_count()} cards")
 
 
+@decks_app.command("lint")
+def decks_lint(paths: PathsArgument = None) -> None:
+    """Card quality rules: long backs, near-duplicate fronts, numeric units and tolerances."""
+    from prepkit.deck.lint import lint_library
+    from prepkit.deck.load import load_paths
+
+    library = load_paths(_library_paths(paths))
+    findings = lint_library(library)
+    for finding in findings:
+        print(finding.line(), file=sys.stderr)
+    if findings:
+        _err(f"{len(findings)} findings in {library.card_count()} cards")
+        raise typer.Exit(1)
+    print(f"ok: {library.card_count()} cards pass lint")
+
+
 @decks_app.command("list")
 def decks_list(paths: PathsArgument = None, as_json: JsonOption = False) -> None:
     """List decks with their card counts by kind."""

@@ -39,7 +39,7 @@ def run_card(code: str, language: str, folder: Path) -> str:
         )
         command = [str(binary)]
     else:
-        interpreter = shutil.which("lua") or shutil.which("luajit")
+        interpreter = shutil.which("lua5.4") or shutil.which("lua") or shutil.which("luajit")
         if interpreter is None:
             pytest.skip("no Lua interpreter on this machine")
         command = [interpreter, "-e", code]

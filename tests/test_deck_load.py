@@ -222,3 +222,31 @@ def test_mutated_valid_decks_never_raise(data) -> None:
     deck, problems = parse_deck(bytes(raw), "m.yaml")
     assert deck is not None or problems
     assert all(p.startswith("m.yaml:") for p in problems)
+
+
+def test_library_passes_lint(cli) -> None:
+    result = cli("decks", "lint")
+    assert result.code == 0, result.err
+
+
+def test_lint_flags_what_a_reviewer_would(tmp_path) -> None:
+    from prepkit.deck.lint import lint_library
+
+    deck = tmp_path / "lint.yaml"
+    deck.write_text(
+        "deck: lint\ntitle: Lint\ncards:\n"
+        "  - id: l-long\n    kind: basic\n    front: Why is the sky blue on a clear day?\n"
+        f"    back: {' '.join(['word'] * 70)}\n    source: A textbook, chapter 3\n    tags: [t]\n"
+        "  - id: l-num\n    kind: numeric\n    front: How many bytes per parameter?\n"
+        "    answer: 16\n    source: Rajbhandari et al., SC 2020\n    tags: [t]\n"
+        "  - id: l-dup\n    kind: basic\n    front: Why is the sky blue on a clear day??\n"
+        "    back: Rayleigh scattering.\n    source: A textbook, chapter 3\n    tags: [t]\n"
+    )
+    rules = sorted((f.card.id, f.rule) for f in lint_library(load_paths([deck])))
+    assert rules == [
+        ("l-dup", "near-duplicate"),
+        ("l-long", "long-back"),
+        ("l-num", "numeric-tolerance"),
+        ("l-num", "numeric-unit"),
+        ("l-num", "numeric-working"),
+    ]
