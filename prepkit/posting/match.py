@@ -28,7 +28,6 @@ SECTION_WEIGHT = {
 }
 FUZZY_MIN_LENGTH = 7
 FUZZY_CUTOFF = 90.0
-CORE_VENUES_NOTE = "core ML venues are always kept"
 OTHER_LANGUAGES = frozenset(
     "java go golang rust scala kotlin javascript typescript julia fortran r matlab swift ruby "
     "perl haskell ocaml cuda sql bash shell".split()
@@ -210,10 +209,8 @@ class Matcher:
             1 for w in item_words if w in self._languages or w in OTHER_LANGUAGES
         )
         for i, token in enumerate(toks):
-            if token.text not in ("C",) and token.word not in self._list_only:
-                continue
             topic = self._list_only.get(token.word)
-            if topic is None or token.text != token.text.upper():
+            if topic is None or token.text != token.text.upper():  # "C", never "c"
                 continue
             after = toks[i + 1].word if i + 1 < len(toks) else ""
             gap = statement.text[token.end : toks[i + 1].start] if i + 1 < len(toks) else ""
@@ -242,13 +239,10 @@ class Matcher:
                 found = others
         return tuple(found)
 
-    def languages_in(self, statement: Statement, hits: Iterable[Hit]) -> tuple[str, ...]:
-        names = []
-        for hit in hits:
-            topic = self.taxonomy.topic(hit.topic)
-            if topic.language:
-                names.append(topic.language)
-        return tuple(names)
+    def languages_in(self, hits: Iterable[Hit]) -> tuple[str, ...]:
+        """The programming languages among a statement's topics, by name."""
+        topics = (self.taxonomy.topic(hit.topic) for hit in hits)
+        return tuple(topic.language for topic in topics if topic.language)
 
     def match(self, posting: Posting) -> Match:
         """Topics a posting asks for, weighted by where and how often it asks."""
@@ -272,7 +266,7 @@ class Matcher:
                 if hit.evidence not in phrases:
                     phrases.append(hit.evidence)
             venues.extend(self.venues_in(statement))
-            languages.extend(self.languages_in(statement, found.hits))
+            languages.extend(self.languages_in(found.hits))
         topics = [
             _topic_match(self.taxonomy.topic(topic_id), weight, evidence[topic_id])
             for topic_id, weight in weights.items()
