@@ -253,3 +253,28 @@ def test_study_order_follows_the_posting_weights(cli) -> None:
 def test_matching_arbitrary_text_never_raises(matcher, text) -> None:
     match = matcher.match(parse_posting(text))
     assert all(topic.weight > 0 for topic in match.topics)
+
+
+def test_the_venue_deck_narrows_to_the_named_venues_plus_core(matcher) -> None:
+    from prepkit.deck.model import Card, Deck, Kind, Library
+    from prepkit.posting.generate import generate
+
+    def card(card_id: str, tags: tuple[str, ...]) -> Card:
+        return Card(card_id, "mlsys-venues", Kind.BASIC, f"About {card_id}?", "src 2024",
+                    tags, back="x")  # fmt: skip
+
+    deck = Deck(
+        "mlsys-venues",
+        "Venues",
+        (
+            card("v-isca", ("isca",)),
+            card("v-micro", ("micro",)),
+            card("v-neurips", ("neurips",)),
+            card("v-sosp", ("sosp",)),
+            card("v-general", ("conferences",)),
+        ),
+    )
+    text = "Preferred Qualifications\n- Publications at ISCA or MICRO.\n"
+    result = generate(text, matcher.taxonomy, Library((deck,)))
+    kept = {c.id for d in result.decks for c in d.cards}
+    assert kept == {"v-isca", "v-micro", "v-neurips", "v-general"}
