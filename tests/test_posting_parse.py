@@ -211,3 +211,14 @@ def test_arbitrary_bytes_are_read_or_refused_in_one_line(raw: bytes) -> None:
         assert str(exc).startswith("p.txt") and "\n" not in str(exc)
         return
     parse_posting(text)
+
+
+def test_titles_come_from_the_role_line_even_when_glued() -> None:
+    text = (
+        "Acme builds chips for data centers and makes an impact.Senior Software Engineer, "
+        "Inference (LLM Serving)Location: Toronto, ON (hybrid)The team owns serving."
+        "ResponsibilitiesTune kernels."
+    )
+    posting = parse_posting(text)
+    assert posting.title == "Senior Software Engineer, Inference (LLM Serving)"
+    assert [s.text for s in posting.in_sections(Section.RESPONSIBILITIES)] == ["Tune kernels."]

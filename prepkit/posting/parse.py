@@ -232,6 +232,15 @@ _ABBREVIATIONS = re.compile(
 )
 
 
+# "(hybrid)The team...", "(LLM Serving)Location: New York": a closing parenthesis or a field
+# label glued to what follows.
+_GLUED_PAREN = re.compile(r"(?<=\))(?=[A-Z][a-z])")
+_GLUED_FIELD = re.compile(
+    r"(?<=[a-z0-9)])(?=(?:Location|Locations|Team|Department|Job Type|Employment Type|"
+    r"Schedule|Salary|Pay|Compensation|Reports To|Start Date)\s*:)"
+)
+
+
 def _split_glued_sentences(text: str) -> str:
     def repair(match: re.Match[str]) -> str:
         before = text[max(0, match.start() - 6) : match.start()]
@@ -239,7 +248,9 @@ def _split_glued_sentences(text: str) -> str:
             return match.group(1)
         return match.group(1) + "\n"
 
-    return _GLUED_SENTENCE.sub(repair, text)
+    text = _GLUED_SENTENCE.sub(repair, text)
+    text = _GLUED_FIELD.sub("\n", text)
+    return _GLUED_PAREN.sub("\n", text)
 
 
 # "...the rules of physics. About Meta Meta builds...": a company-description heading in running
@@ -407,9 +418,21 @@ def _is_pay(sentence: str) -> bool:
     return bool(_PAY.search(sentence))
 
 
+_ROLE = re.compile(
+    r"\b(?:engineer|scientist|researcher|developer|manager|director|lead|architect|analyst|"
+    r"intern|specialist|consultant|designer|nurse|chef|cook|accountant|technician|officer|"
+    r"administrator|associate|head of|vp|fellow|professor|postdoc)\b",
+    re.IGNORECASE,
+)
+
+
 def _title_from(lines: list[str]) -> str:
-    """A job title: the first line when it is short, else the last short line before the first
-    heading (where a pasted page puts it after the company blurb), else the first short line."""
+    """A job title: a short line naming a role, else the first line when it is short, else the
+    last short line before the first heading (where a pasted page puts it after the company
+    blurb), else the first short line."""
+    for line in lines[:12]:
+        if 3 <= len(line) <= 100 and not line.endswith((".", "!", "?")) and _ROLE.search(line):
+            return line.lstrip("# ").strip()
     if lines and 3 <= len(lines[0]) <= 100 and not lines[0].endswith((".", "!", "?")):
         return lines[0].lstrip("# ").strip()
     for line in reversed(lines[-3:]):
