@@ -100,11 +100,21 @@ def _overview() -> None:
 
 
 @decks_app.command("validate")
-def decks_validate(paths: PathsArgument = None) -> None:
+def decks_validate(paths: PathsArgument = None, as_json: JsonOption = False) -> None:
     """Check deck files; one line per problem, naming file:line."""
     from prepkit.deck.load import check_paths
 
     checked = check_paths(_library_paths(paths))
+    if as_json:
+        library = checked.library
+        report = {
+            "ok": not checked.problems,
+            "decks": len(library.decks),
+            "cards": library.card_count(),
+            "problems": list(checked.problems),
+        }
+        print(json.dumps(report, indent=2))
+        raise typer.Exit(1 if checked.problems else 0)
     if checked.problems:
         for problem in checked.problems:
             print(problem, file=sys.stderr)
@@ -115,13 +125,21 @@ def decks_validate(paths: PathsArgument = None) -> None:
 
 
 @decks_app.command("lint")
-def decks_lint(paths: PathsArgument = None) -> None:
+def decks_lint(paths: PathsArgument = None, as_json: JsonOption = False) -> None:
     """Card quality rules: long backs, near-duplicate fronts, numeric units and tolerances."""
     from prepkit.deck.lint import lint_library
     from prepkit.deck.load import load_paths
 
     library = load_paths(_library_paths(paths))
     findings = lint_library(library)
+    if as_json:
+        rows = [
+            {"file": f.card.file, "line": f.card.line, "card": f.card.id, "rule": f.rule,
+             "message": f.message}
+            for f in findings
+        ]  # fmt: skip
+        print(json.dumps({"cards": library.card_count(), "findings": rows}, indent=2))
+        raise typer.Exit(1 if findings else 0)
     for finding in findings:
         print(finding.line(), file=sys.stderr)
     if findings:

@@ -250,3 +250,14 @@ def test_lint_flags_what_a_reviewer_would(tmp_path) -> None:
         ("l-num", "numeric-unit"),
         ("l-num", "numeric-working"),
     ]
+
+
+def test_validate_and_lint_speak_json(cli) -> None:
+    import json
+
+    bad = cli("decks", "validate", str(BROKEN), "--json")
+    assert bad.code == 1
+    report = json.loads(bad.out)
+    assert report["ok"] is False and len(report["problems"]) >= len(EXPECTED)
+    good = json.loads(cli("decks", "lint", "--json").out)
+    assert good["findings"] == [] and good["cards"] > 0
