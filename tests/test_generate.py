@@ -239,8 +239,6 @@ def test_init_rejects_a_bad_date_without_touching_the_database(cli, tmp_path: Pa
 
 def test_study_order_follows_the_posting_weights(cli) -> None:
     assert cli("init", "--posting", str(EXAMPLE)).code == 0
-    from prepkit.workspace import topic_weights  # noqa: F401 - weights drive the queue below
-
     result = cli("study", "--plain", stdin="4\n" * 6 + "q\n")
     decks = [line.split(" / ")[0][3:] for line in result.out.splitlines() if line.startswith("-- ")]
     data = json.loads(cli("generate", str(EXAMPLE), "--json").out)

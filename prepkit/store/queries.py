@@ -91,6 +91,11 @@ FROM card_state s WHERE s.learner_id = ? AND s.card_id = ?
 """
 
 
+def driver_sql(statement: str, qmark: bool) -> str:
+    """A statement written with `?` placeholders, in the driver's style (psycopg takes `%s`)."""
+    return statement if qmark else statement.replace("?", "%s")
+
+
 # A card waiting in a session queue: (card id, state code, due in epoch ms or None). Plain
 # tuples straight from the cursor: a 10,000-card queue is built without creating an object per
 # card.
@@ -159,7 +164,7 @@ class HotPath:
         self._pooled.close()
 
     def _sql(self, statement: str) -> str:
-        return statement if self._sqlite else statement.replace("?", "%s")
+        return driver_sql(statement, qmark=self._sqlite)
 
     def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
         cursor = self._db.cursor()
@@ -263,7 +268,7 @@ class HotPath:
         cursor.execute(self._sql(_INSERT_REVIEW).rstrip() + " RETURNING id", values)
         return int(cursor.fetchone()[0])
 
-    def undo_answer(self, review_id: int) -> tuple[int, CardState]:
+    def undo_answer(self, review_id: int) -> None:
         """Delete a review and put its card back exactly as it was before; one transaction."""
         with self.transaction() as cursor:
             cursor.execute(self._sql(_REVIEW_BEFORE), (review_id, self._learner))
@@ -285,7 +290,6 @@ class HotPath:
             )
             self._update_state(cursor, card_id, before)
             cursor.execute(self._sql("DELETE FROM review WHERE id = ?"), (review_id,))
-            return card_id, before
 
     def _state_in(self, cursor: Any, card_id: int) -> CardState:
         cursor.execute(self._sql(_STATE_OF), (self._learner, card_id))
@@ -331,17 +335,17 @@ _UPDATE_CARD = (
 )
 
 
-def _driver_sql(conn: Connection, statement: str) -> str:
-    return statement if conn.dialect.paramstyle == "qmark" else statement.replace("?", "%s")
+def _qmark(conn: Connection) -> bool:
+    return conn.dialect.paramstyle == "qmark"
 
 
 def insert_cards(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert card rows (CARD_COLUMNS, created_at, updated_at) with one executemany."""
     if rows:
-        conn.exec_driver_sql(_driver_sql(conn, _INSERT_CARD), list(rows))
+        conn.exec_driver_sql(driver_sql(_INSERT_CARD, _qmark(conn)), list(rows))
 
 
 def update_cards(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Update card rows (CARD_COLUMNS, updated_at, id); a retired card comes back."""
     if rows:
-        conn.exec_driver_sql(_driver_sql(conn, _UPDATE_CARD), list(rows))
+        conn.exec_driver_sql(driver_sql(_UPDATE_CARD, _qmark(conn)), list(rows))
