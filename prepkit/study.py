@@ -2,8 +2,8 @@
 
 The queue is built once and kept in memory; each answer is written (state + review row, one
 transaction) before the next card is handed out, so quitting or crashing at any point loses at
-most the answer being written. Faces get plain dataclasses: the card as the library defines it,
-the four previewed outcomes, and the counts.
+most the answer being written. Faces get plain dataclasses: the card as the learner sees it (the
+library's text, or their own edit of it), the four previewed outcomes, and the counts.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from prepkit.config import Settings
@@ -45,6 +45,7 @@ class Shown:
     outcomes: tuple[Outcome, Outcome, Outcome, Outcome]
     counts: Counts
     shown_at: datetime
+    edited: bool = False  # the text is the learner's edit, not the library's
 
     def outcome(self, rating: Rating) -> Outcome:
         return self.outcomes[int(rating) - 1]
@@ -124,6 +125,7 @@ class StudySession:
     ) -> None:
         self.settings = settings or workspace.settings()
         self.reviewer = reviewer or Reviewer(desired_retention=self.settings.desired_retention)
+        self._workspace = workspace
         self._db = HotPath(workspace.engine, workspace.learner_id)
         self._queue = _Queue()
         self._undo: list[_Undo] = []
@@ -203,7 +205,39 @@ class StudySession:
     def _show(self, card_id: int, now: datetime) -> Shown:
         row, memory = self._db.show(card_id)
         outcomes = self.reviewer.preview(memory, now)
-        self._shown = Shown(card_id, card_from_row(row), memory, outcomes, self.counts(), now)
+        card = card_from_row(row)
+        self._shown = Shown(card_id, card, memory, outcomes, self.counts(), now, row.edited)
+        return self._shown
+
+    def edit_shown(self, front: str, back: str | None, now: datetime) -> Shown:
+        """Save the learner's edit of the shown card and show it again with the new text.
+
+        An edit is not an answer: the memory state, the previewed outcomes and the time the card
+        was first shown stay as they were, and the undo stack (answers, bury, suspend) is left
+        alone. An edit is taken back with `revert_shown` (or `prepkit.cards.revert_card`), which
+        is logged too. A refused edit raises `PrepkitError` and the card stays shown unchanged.
+        """
+        # prepkit.cards builds on this module (card_from_row), so it is imported at call time.
+        from prepkit.cards import edit_card
+
+        shown = self._require_shown()
+        card = edit_card(self._workspace, shown.card_id, front, back, now)
+        edited = shown.edited or card != shown.card
+        self._shown = replace(shown, card=card, edited=edited)
+        return self._shown
+
+    def revert_shown(self, now: datetime) -> Shown:
+        """Put the library text back on the shown card (logged); outcomes stay as they were."""
+        from prepkit.cards import revert_card
+
+        shown = self._require_shown()
+        card = revert_card(self._workspace, shown.card_id, now)
+        self._shown = replace(shown, card=card, edited=False)
+        return self._shown
+
+    def _require_shown(self) -> Shown:
+        if self._shown is None:
+            raise RuntimeError("no card is shown")
         return self._shown
 
     def answer(self, rating: Rating, now: datetime, duration_ms: int | None = None) -> Answered:

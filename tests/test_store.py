@@ -194,3 +194,96 @@ def test_a_first_schema_database_upgrades_with_every_row_intact(
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert stats(ws, NOW).reviews == 3
     assert after == before
+
+
+def test_a_postings_schema_database_upgrades_to_card_edits_with_every_row_intact(
+    tmp_path: Path, deck_dir: Path
+) -> None:
+    """A database left at revision 0002 with history and postings opens under the current
+    schema, every row kept, and the learner can edit cards in it straight away."""
+    from prepkit.cards import card_info, edit_card
+    from prepkit.deck.load import load_paths
+    from prepkit.store.db import make_engine, run_migrations
+    from prepkit.workspace import Workspace, sync_library
+
+    path = tmp_path / "old.db"
+    engine = make_engine(url_for(str(path)))
+    run_migrations(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO learner (id, name, created_at) VALUES (1, 'default', 0)"))
+        conn.execute(
+            text(
+                "INSERT INTO setting (learner_id, key, value) VALUES (1, 'desired_retention', "
+                "'0.85')"
+            )
+        )
+    old = Workspace(engine, 1, "default", url_for(str(path)))
+    sync_library(old, load_paths([deck_dir]), NOW)
+    with engine.begin() as conn:  # history and a posting as the 0002 schema's prepkit wrote them
+        conn.execute(
+            text(
+                "INSERT INTO posting (id, learner_id, title, source, text, digest, created_at) "
+                "VALUES (1, 1, 'GPU engineer', 'posting.txt', 'We want CUDA.', 'abc', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO posting_topic (posting_id, topic_id, weight, evidence) "
+                "VALUES (1, 'small', 2.0, '[\"CUDA\"]')"
+            )
+        )
+        for card_id in (1, 2, 3):
+            conn.execute(
+                text(
+                    "INSERT INTO review (learner_id, card_id, reviewed_at, rating, duration_ms, "
+                    "state_before, state_after, stability_after, difficulty_after, due_after) "
+                    "VALUES (1, :card, :at, 3, 3000, 0, 1, 2.3, 2.1, :due)"
+                ),
+                {"card": card_id, "at": 1_764_244_800_000, "due": 1_764_245_400_000},
+            )
+            conn.execute(
+                text(
+                    "UPDATE card_state SET state = 1, step = 1, stability = 2.3, difficulty = 2.1, "
+                    "due = :due, last_review = :at, reps = 1, flag = :c WHERE card_id = :c"
+                ),
+                {"c": card_id, "at": 1_764_244_800_000, "due": 1_764_245_400_000},
+            )
+    tables = ("card", "card_state", "review", "deck", "learner", "setting", "posting")
+    tables += ("posting_topic",)
+    with engine.connect() as conn:
+        before = {
+            table: conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
+            for table in tables
+        }
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+    assert len(before["review"]) == 3 and len(before["posting_topic"]) == 1
+    engine.dispose()
+    with open_workspace(str(path), NOW) as ws:
+        with ws.engine.connect() as conn:
+            after = {
+                table: conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
+                for table in tables
+            }
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            for table in ("card_edit", "card_override"):
+                assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() == 0  # noqa: S608
+        assert edit_card(ws, "s-basic", "Edited after the upgrade?", "Yes.", NOW).front
+        info = card_info(ws, "s-basic", NOW)
+        assert info.edited and info.reps == 1 and len(info.reviews) == 1
+    assert after == before
+
+
+def test_the_models_match_the_migrations(tmp_path: Path) -> None:
+    """The typed models and the migration scripts describe the same schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from prepkit.store.models import Base
+
+    engine = open_engine(url_for(str(tmp_path / "p.db")))
+    with engine.connect() as conn:
+        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    engine.dispose()
+    assert differences == []

@@ -22,7 +22,7 @@ from prepkit.errors import DatabaseError
 
 # The migration revisions this prepkit knows, oldest first; the last is the current schema.
 # tests/test_store.py checks this against the Alembic scripts.
-REVISIONS = ("0001", "0002")
+REVISIONS = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000
 _SQLITE_MAGIC = b"SQLite format 3\x00"

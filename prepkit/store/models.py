@@ -171,3 +171,46 @@ class PostingTopic(Base):
     topic_id: Mapped[str] = mapped_column(String(100), primary_key=True)
     weight: Mapped[float] = mapped_column(Float)
     evidence: Mapped[str] = mapped_column(Text)  # JSON list of phrases
+
+
+class CardEdit(Base):
+    """One change a learner made to a card's text, kept forever: the edit log.
+
+    `old_*` is what the learner saw before (the library text or an earlier edit) and `front` /
+    `back` what they saw after, so the log reads on its own even after the library changes. A
+    revert is logged as a row with `reverted` set whose new text is the library text it restored.
+    """
+
+    __tablename__ = "card_edit"
+    __table_args__ = (Index("ix_card_edit_card", "learner_id", "card_id", "edited_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id"))
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"))
+    edited_at: Mapped[int] = mapped_column(BigInteger)
+    old_front: Mapped[str] = mapped_column(Text)
+    old_back: Mapped[str | None] = mapped_column(Text)
+    front: Mapped[str] = mapped_column(Text)
+    back: Mapped[str | None] = mapped_column(Text)
+    reverted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CardOverride(Base):
+    """The text a learner sees instead of the library's, while they have an edit in force.
+
+    Kept apart from `card` because sync rewrites library rows in place and must never erase a
+    learner's edit, and apart from the log so the study hot path reads it with one primary-key
+    lookup. `base_*` is the library text the edit was made against: when sync changes it, the
+    card info can say the library moved underneath the edit.
+    """
+
+    __tablename__ = "card_override"
+
+    learner_id: Mapped[int] = mapped_column(ForeignKey("learner.id"), primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("card.id"), primary_key=True)
+    front: Mapped[str] = mapped_column(Text)
+    back: Mapped[str | None] = mapped_column(Text)
+    base_front: Mapped[str] = mapped_column(Text)
+    base_back: Mapped[str | None] = mapped_column(Text)
+    edit_id: Mapped[int] = mapped_column(ForeignKey("card_edit.id"))
+    edited_at: Mapped[int] = mapped_column(BigInteger)

@@ -55,10 +55,15 @@ SELECT COUNT(*) FROM review
 WHERE learner_id = ? AND reviewed_at >= ? AND state_before = 0
 """
 
+# The learner's own edit, when there is one, wins over the library text: one LEFT JOIN on the
+# override's primary key. The back is taken from the override whole (it may be NULL on purpose).
 _SHOW = """
-SELECT c.key, c.deck_id, c.kind, c.front, c.back, c.source, c.tags, c.payload,
-  s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
+SELECT c.key, c.deck_id, c.kind, COALESCE(o.front, c.front),
+  CASE WHEN o.card_id IS NULL THEN c.back ELSE o.back END, c.source, c.tags, c.payload,
+  s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses,
+  o.card_id
 FROM card c JOIN card_state s ON s.card_id = c.id
+LEFT JOIN card_override o ON o.learner_id = s.learner_id AND o.card_id = c.id
 WHERE c.id = ? AND s.learner_id = ?
 """
 
@@ -108,7 +113,8 @@ def queued(card_id: int, memory: CardState) -> Queued:
 
 @dataclass(frozen=True, slots=True)
 class CardRow:
-    """A card's content as stored (JSON fields still encoded)."""
+    """A card's content as the learner sees it (JSON fields still encoded): the library text, or
+    the learner's edit of it when `edited`."""
 
     key: str
     deck: str
@@ -118,6 +124,7 @@ class CardRow:
     source: str
     tags: str
     payload: str
+    edited: bool = False
 
 
 def _ms(value: Any) -> int | None:
@@ -230,7 +237,9 @@ class HotPath:
         rows = self._query(_SHOW, (card_id, self._learner))
         self._read_done()
         row = rows[0]
-        return CardRow(*row[:8]), state_from_row(row[8:])
+        key, deck, kind, front, back, source, tags, payload = row[:8]
+        content = CardRow(key, deck, kind, front, back, source, tags, payload, row[16] is not None)
+        return content, state_from_row(row[8:16])
 
     def state(self, card_id: int) -> CardState:
         rows = self._query(_STATE_OF, (self._learner, card_id))
