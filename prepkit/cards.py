@@ -12,31 +12,39 @@ transaction, and a refused edit is refused before anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, or_, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import update as sql_update
 
 from prepkit.deck.load import cloze_problem
 from prepkit.deck.model import Card, Kind
 from prepkit.errors import PrepkitError
-from prepkit.schedule.days import from_ms, to_ms
+from prepkit.schedule.days import from_ms, next_day_start, to_ms
 from prepkit.schedule.review import Rating, Reviewer, State
 from prepkit.store import models as m
 from prepkit.store.queries import CardRow, state_from_row
 from prepkit.study import card_from_row
-from prepkit.workspace import Workspace
+from prepkit.workspace import CHUNK, Workspace
 
 # A card as the faces name it: its integer id (what `Shown.card_id` and browse rows carry) or its
 # stable library key (what a user types).
 CardRef = int | str
 
+FRONT_PREVIEW = 80  # characters of a front's first line in a browse row
+STATE_FILTERS = ("new", "learning", "review", "suspended", "buried", "flagged", "due")
+
 
 def _state_name(code: int) -> str:
     return State(code).name.lower()
+
+
+def _ms(value: int | None) -> datetime | None:
+    return None if value is None else from_ms(int(value))
 
 
 # -- finding a card ------------------------------------------------------------------------------
@@ -366,3 +374,253 @@ def card_info(workspace: Workspace, card: CardRef, now: datetime) -> CardInfo:
             for h in history
         ),
     )
+
+
+# -- browser -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseFilter:
+    """What the browser asks for; every field set narrows the match (they combine with AND).
+
+    `state` is one of STATE_FILTERS: new, learning (relearning included) and review go by the
+    card's state alone (suspended and buried cards included, as in Anki's browser); due means due
+    before the study day ends and neither suspended nor buried, as the study queue counts it.
+    `text` is a substring, case-insensitive (ASCII letters on SQLite), searched in the library
+    front and back, the learner's edited text, the tags and the key; `%` and `_` in it are
+    literal characters.
+    """
+
+    topic: str | None = None  # a deck id
+    kind: str | None = None  # a Kind value
+    state: str | None = None
+    flag: int | None = None
+    text: str | None = None
+    include_retired: bool = False
+    limit: int = 100
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseRow:
+    """One card in the browser's table; light enough for thousands of rows."""
+
+    card_id: int
+    key: str
+    deck: str
+    kind: Kind
+    front: str  # the first line of the front the learner sees, cut to FRONT_PREVIEW characters
+    state: str  # new | learning | review | relearning
+    due: datetime | None
+    flag: int
+    suspended: bool
+    buried: bool
+    edited: bool
+    retired: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseResult:
+    rows: tuple[BrowseRow, ...]
+    total: int  # every card matching the filter, not only this page
+
+
+LIKE_ESCAPE = "\\"
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, its own `%`, `_` and `\\` taken literally."""
+    escaped = (
+        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
+
+
+def _preview(front: str) -> str:
+    line = front.strip().split("\n", 1)[0].strip()
+    return line if len(line) <= FRONT_PREVIEW else line[: FRONT_PREVIEW - 1] + "…"
+
+
+def _conditions(
+    workspace: Workspace, conn: Connection, wanted: BrowseFilter, now: datetime
+) -> ColumnElement[bool]:
+    """The filter as SQL conditions over card (c) and card_state (s)."""
+    c, s, o = m.Card, m.CardState, m.CardOverride
+    now_ms = to_ms(now)
+    buried = s.buried_until.is_not(None) & (s.buried_until > now_ms)
+    where: list[ColumnElement[bool]] = [s.learner_id == workspace.learner_id]
+    if not wanted.include_retired:
+        where.append(c.retired_at.is_(None))
+    if wanted.topic is not None:
+        where.append(c.deck_id == wanted.topic)
+    if wanted.kind is not None:
+        try:
+            kind = Kind(wanted.kind)
+        except ValueError:
+            kinds = ", ".join(k.value for k in Kind)
+            raise PrepkitError(f"unknown card kind '{wanted.kind}' (one of {kinds})") from None
+        where.append(c.kind == kind.value)
+    if wanted.state is not None:
+        where.append(_state_condition(workspace, wanted.state, now, buried))
+    if wanted.flag is not None:
+        if not 0 <= wanted.flag <= 7:
+            raise PrepkitError(f"flags are 1-7 (0 for none), not {wanted.flag}")
+        where.append(s.flag == wanted.flag)
+    if wanted.text:
+        pattern = like_pattern(wanted.text)
+        sqlite = conn.dialect.name == "sqlite"
+
+        def matches(column: Any) -> ColumnElement[bool]:
+            # SQLite's LIKE already ignores ASCII case; lower() on every row would only cost.
+            if sqlite:
+                return column.like(pattern, escape=LIKE_ESCAPE)  # type: ignore[no-any-return]
+            return column.ilike(pattern, escape=LIKE_ESCAPE)  # type: ignore[no-any-return]
+
+        # The learner's edits are few: matched once as a set, not joined to every card. The
+        # short columns go first, so a hit there skips the long back.
+        edited = select(o.card_id).where(
+            o.learner_id == workspace.learner_id, or_(matches(o.front), matches(o.back))
+        )
+        columns = (c.front, c.key, c.tags, c.back)
+        where.append(or_(*(matches(col) for col in columns), c.id.in_(edited)))
+    return and_(*where)
+
+
+def _state_condition(
+    workspace: Workspace, state: str, now: datetime, buried: ColumnElement[bool]
+) -> ColumnElement[bool]:
+    s = m.CardState
+    if state == "new":
+        return s.state == int(State.NEW)
+    if state == "learning":
+        return s.state.in_((int(State.LEARNING), int(State.RELEARNING)))
+    if state == "review":
+        return s.state == int(State.REVIEW)
+    if state == "suspended":
+        return s.suspended.is_(True)
+    if state == "buried":
+        return buried
+    if state == "flagged":
+        return s.flag != 0
+    if state == "due":
+        settings = workspace.settings()
+        cutoff = to_ms(next_day_start(now, settings.zone, settings.day_start_hour))
+        return (s.state != int(State.NEW)) & (s.due < cutoff) & s.suspended.is_(False) & ~buried
+    raise PrepkitError(f"unknown state filter '{state}' (one of {', '.join(STATE_FILTERS)})")
+
+
+def browse(workspace: Workspace, now: datetime, wanted: BrowseFilter | None = None) -> BrowseResult:
+    """One page of the cards matching `wanted`, in library order, and how many match in all.
+
+    One query does both: the matches are filtered and sorted as bare ids with their count
+    alongside (a window count costs next to nothing over the scan the filter makes anyway), and
+    only the page's rows are then joined to their text and the learner's edits. At 100,000 cards
+    a text search is one pass over the cards.
+    """
+    wanted = wanted or BrowseFilter()
+    if wanted.limit < 0 or wanted.offset < 0:
+        raise PrepkitError("limit and offset must not be negative")
+    c, s, o = m.Card, m.CardState, m.CardOverride
+    now_ms = to_ms(now)
+    with workspace.read() as conn:
+        where = _conditions(workspace, conn, wanted, now)
+        matching = select(s.card_id).select_from(s).join(c, c.id == s.card_id).where(where)
+        page = (
+            matching.add_columns(
+                c.deck_id.label("deck"), c.position, func.count().over().label("total")
+            )
+            .order_by(c.deck_id, c.position, c.id)
+            .limit(wanted.limit)
+            .offset(wanted.offset)
+            .subquery("page")
+        )
+        rows = conn.execute(
+            select(
+                page.c.total,
+                c.id,
+                c.key,
+                c.deck_id,
+                c.kind,
+                func.coalesce(o.front, c.front),
+                s.state,
+                s.due,
+                s.flag,
+                s.suspended,
+                case((s.buried_until > now_ms, True), else_=False),
+                o.card_id.is_not(None),
+                c.retired_at.is_not(None),
+            )
+            .select_from(page)
+            .join(c, c.id == page.c.card_id)
+            .join(s, and_(s.learner_id == workspace.learner_id, s.card_id == page.c.card_id))
+            .outerjoin(o, and_(o.learner_id == workspace.learner_id, o.card_id == c.id))
+            .order_by(page.c.deck, page.c.position, page.c.card_id)
+        ).all()
+        if rows:
+            total = int(rows[0][0])
+        elif wanted.offset == 0 and wanted.limit > 0:
+            total = 0
+        else:  # a page past the end (or an empty one) still tells how many there are
+            total = int(conn.execute(matching.with_only_columns(func.count())).scalar_one())
+    return BrowseResult(
+        rows=tuple(
+            BrowseRow(
+                card_id=int(r[1]),
+                key=r[2],
+                deck=r[3],
+                kind=Kind(r[4]),
+                front=_preview(r[5]),
+                state=_state_name(r[6]),
+                due=_ms(r[7]),
+                flag=int(r[8]),
+                suspended=bool(r[9]),
+                buried=bool(r[10]),
+                edited=bool(r[11]),
+                retired=bool(r[12]),
+            )
+            for r in rows
+        ),
+        total=total,
+    )
+
+
+# -- bulk actions --------------------------------------------------------------------------------
+
+
+def _chunks(ids: Iterable[int]) -> list[list[int]]:
+    unique = sorted(set(ids))
+    return [unique[i : i + CHUNK] for i in range(0, len(unique), CHUNK)]
+
+
+def _bulk_set(workspace: Workspace, card_ids: Sequence[int], column: str, value: Any) -> int:
+    """Set one card_state column on many cards in ONE transaction; count the cards it changed.
+
+    Cards already holding the value are not rewritten, so the count is what a user would call
+    "changed", and a repeated click writes nothing.
+    """
+    s = m.CardState
+    target = getattr(s, column)
+    changed = 0
+    with workspace.engine.begin() as conn:
+        for chunk in _chunks(card_ids):
+            result = conn.execute(
+                sql_update(s)
+                .where(s.learner_id == workspace.learner_id, s.card_id.in_(chunk), target != value)
+                .values({column: value})
+            )
+            changed += result.rowcount
+    return changed
+
+
+def set_suspended(workspace: Workspace, card_ids: Sequence[int], suspended: bool) -> int:
+    """Suspend (or unsuspend) the cards `card_ids` at once; returns how many changed."""
+    return _bulk_set(workspace, card_ids, "suspended", bool(suspended))
+
+
+def set_flag(workspace: Workspace, card_ids: Sequence[int], flag: int) -> int:
+    """Set flag 1-7 (0 clears) on the cards `card_ids` at once; returns how many changed."""
+    if not 0 <= flag <= 7:
+        raise PrepkitError(f"flags are 1-7 (0 for none), not {flag}")
+    return _bulk_set(workspace, card_ids, "flag", flag)

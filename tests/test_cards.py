@@ -7,13 +7,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from prepkit.cards import (
+    BrowseFilter,
+    browse,
     card_edits,
     card_info,
     edit_card,
+    like_pattern,
     revert_card,
+    set_flag,
+    set_suspended,
 )
 from prepkit.deck.load import load_paths
 from prepkit.errors import PrepkitError
@@ -294,3 +299,218 @@ def info_state_new():
     from prepkit.schedule.review import CardState
 
     return CardState(state=State.NEW)
+
+
+# -- browser -------------------------------------------------------------------------------------
+
+OTHER_DECK = """\
+deck: other
+title: Other deck
+cards:
+  - id: o-percent
+    kind: basic
+    front: What does 100% occupancy mean?
+    back: Every warp slot on the SM is filled.
+    source: CUDA C++ Best Practices Guide
+    tags: [gpu]
+  - id: o-underscore
+    kind: basic
+    front: What does __syncthreads do?
+    back: A barrier for all threads of a block.
+    source: CUDA C++ Programming Guide
+    tags: [gpu, sync]
+  - id: o-backslash
+    kind: basic
+    front: How is a newline written in a C string?
+    back: As the escape \\n (a backslash, then n).
+    source: K&R, 2nd edition
+    tags: [c]
+"""
+
+
+@pytest.fixture
+def library(workspace, deck_dir: Path):
+    """The small deck plus a second deck, with cards in every state the browser filters on."""
+    (deck_dir / "other.yaml").write_text(OTHER_DECK)
+    sync_library(workspace, load_paths([deck_dir]), NOW)
+    ids = {key: card_id(workspace, key) for key in ("s-basic", "s-numeric", "s-cloze", "s-choice")}
+    ids |= {key: card_id(workspace, key) for key in ("s-prompt", "o-percent", "o-underscore")}
+    with workspace.engine.begin() as conn:
+        # s-numeric: a review card due yesterday; s-cloze: a review card due next week;
+        # s-basic: in learning, due now; o-underscore: new but buried until tomorrow.
+        day = 86_400_000
+        now_ms = int(NOW.timestamp() * 1000)
+        for key, state, due in (
+            ("s-numeric", 2, now_ms - day),
+            ("s-cloze", 2, now_ms + 7 * day),
+            ("s-basic", 1, now_ms),
+        ):
+            conn.execute(
+                text(
+                    "UPDATE card_state SET state = :state, step = 0, stability = 3.0, "
+                    "difficulty = 5.0, due = :due, last_review = :last, reps = 1 "
+                    "WHERE card_id = :id"
+                ),
+                {"state": state, "due": due, "last": now_ms - 2 * day, "id": ids[key]},
+            )
+        conn.execute(
+            text("UPDATE card_state SET buried_until = :until WHERE card_id = :id"),
+            {"until": now_ms + day, "id": ids["o-underscore"]},
+        )
+    set_suspended(workspace, [ids["s-choice"], ids["s-numeric"]], True)
+    set_flag(workspace, [ids["s-prompt"], ids["s-cloze"]], 2)
+    set_flag(workspace, [ids["o-percent"]], 5)
+    return ids
+
+
+def keys(result) -> list[str]:
+    return [row.key for row in result.rows]
+
+
+def test_browse_filters_alone_and_combined_give_exact_matches(workspace, library) -> None:
+    def find(**wanted):
+        result = browse(workspace, NOW, BrowseFilter(**wanted))
+        assert result.total == len(result.rows)  # everything fits on the default page
+        return sorted(keys(result))
+
+    small = ["s-basic", "s-choice", "s-cloze", "s-numeric", "s-prompt"]
+    assert find() == sorted([*small, "o-backslash", "o-percent", "o-underscore"])
+    assert find(topic="small") == small
+    assert find(kind="basic") == ["o-backslash", "o-percent", "o-underscore", "s-basic"]
+    assert find(topic="other", kind="cloze") == []
+    assert find(state="new") == ["o-backslash", "o-percent", "o-underscore", "s-choice", "s-prompt"]
+    assert find(state="learning") == ["s-basic"]
+    assert find(state="review") == ["s-cloze", "s-numeric"]
+    assert find(state="suspended") == ["s-choice", "s-numeric"]
+    assert find(state="buried") == ["o-underscore"]
+    assert find(state="flagged") == ["o-percent", "s-cloze", "s-prompt"]
+    # Due today and studyable: s-numeric is due but suspended, s-cloze is due next week.
+    assert find(state="due") == ["s-basic"]
+    assert find(flag=2) == ["s-cloze", "s-prompt"]
+    assert find(flag=2, state="review") == ["s-cloze"]
+    assert find(flag=0, topic="other") == ["o-backslash", "o-underscore"]
+    assert find(text="WARP") == ["o-percent", "s-basic"]  # case-insensitive; backs too
+    assert find(text="gpu", topic="other") == ["o-percent", "o-underscore"]  # tags
+    assert find(text="s-pro") == ["s-prompt"]  # the key
+    assert find(text="warp", kind="basic", state="new") == ["o-percent"]
+    assert find(text="nothing like this anywhere") == []
+
+
+def test_browse_rows_describe_the_card(workspace, library) -> None:
+    long_front = "Why? " + "x" * 200 + "\nsecond line"
+    edit_card(workspace, "s-prompt", long_front, None, NOW)
+    rows = {row.key: row for row in browse(workspace, NOW).rows}
+    prompt = rows["s-prompt"]
+    assert prompt.edited and prompt.front.startswith("Why? xxx") and prompt.front.endswith("…")
+    assert len(prompt.front) == 80 and "second" not in prompt.front
+    assert (prompt.deck, prompt.kind, prompt.state, prompt.flag) == ("small", "prompt", "new", 2)
+    numeric = rows["s-numeric"]
+    assert (numeric.state, numeric.suspended, numeric.edited) == ("review", True, False)
+    assert numeric.due == NOW - timedelta(days=1)
+    assert rows["o-underscore"].buried and not rows["s-basic"].buried
+    # The library order: deck by deck, each in the order of its file.
+    assert keys(browse(workspace, NOW, BrowseFilter(topic="small"))) == [
+        "s-basic",
+        "s-numeric",
+        "s-cloze",
+        "s-choice",
+        "s-prompt",
+    ]
+
+
+def test_browse_searches_the_learners_edit_too(workspace, library) -> None:
+    edit_card(workspace, "s-choice", "Which NCCL collective sums gradients?", None, NOW)
+    assert keys(browse(workspace, NOW, BrowseFilter(text="nccl"))) == ["s-choice"]
+    # The library text is still searchable: the card is the same card.
+    assert keys(browse(workspace, NOW, BrowseFilter(text="does DDP use"))) == ["s-choice"]
+
+
+def test_browse_pages_and_total(workspace, library) -> None:
+    everything = keys(browse(workspace, NOW))
+    pages = [browse(workspace, NOW, BrowseFilter(limit=3, offset=o)) for o in (0, 3, 6)]
+    assert [page.total for page in pages] == [8, 8, 8]
+    assert [key for page in pages for key in keys(page)] == everything
+    assert [len(page.rows) for page in pages] == [3, 3, 2]
+    past_the_end = browse(workspace, NOW, BrowseFilter(offset=20))
+    assert (past_the_end.rows, past_the_end.total) == ((), 8)
+    count_only = browse(workspace, NOW, BrowseFilter(limit=0, kind="basic"))
+    assert (count_only.rows, count_only.total) == ((), 4)
+    assert browse(workspace, NOW, BrowseFilter(text="no such text")).total == 0
+
+
+def test_like_wildcards_in_the_search_text_are_literal(workspace, library) -> None:
+    assert like_pattern("100%_a\\b") == "%100\\%\\_a\\\\b%"
+    # Unescaped, '%' would match every card and '_' any one character.
+    assert keys(browse(workspace, NOW, BrowseFilter(text="%"))) == ["o-percent"]
+    assert keys(browse(workspace, NOW, BrowseFilter(text="0%"))) == ["o-percent"]
+    assert keys(browse(workspace, NOW, BrowseFilter(text="__"))) == ["o-underscore"]
+    assert keys(browse(workspace, NOW, BrowseFilter(text="w_rp"))) == []
+    assert keys(browse(workspace, NOW, BrowseFilter(text="\\n"))) == ["o-backslash"]
+
+
+def test_retired_cards_are_left_out_unless_asked_for(workspace, library, deck_dir: Path) -> None:
+    (deck_dir / "small.yaml").write_text(SMALL_DECK.split("  - id: s-prompt")[0])
+    assert sync_library(workspace, load_paths([deck_dir]), NOW).retired == 1
+    assert "s-prompt" not in keys(browse(workspace, NOW))
+    assert browse(workspace, NOW).total == 7
+    with_retired = browse(workspace, NOW, BrowseFilter(include_retired=True, flag=2))
+    assert [(row.key, row.retired) for row in with_retired.rows] == [
+        ("s-cloze", False),
+        ("s-prompt", True),
+    ]
+
+
+def test_bad_filters_are_refused_with_the_choices(workspace) -> None:
+    with pytest.raises(PrepkitError, match=r"unknown state filter 'old' \(one of new, learning"):
+        browse(workspace, NOW, BrowseFilter(state="old"))
+    with pytest.raises(PrepkitError, match=r"unknown card kind 'essay' \(one of basic, cloze"):
+        browse(workspace, NOW, BrowseFilter(kind="essay"))
+    with pytest.raises(PrepkitError, match="flags are 1-7"):
+        set_flag(workspace, [1], 8)
+
+
+# -- bulk actions --------------------------------------------------------------------------------
+
+
+def test_bulk_suspend_counts_changes_and_the_queue_leaves_them_out(workspace, library) -> None:
+    targets = [library["s-basic"], library["s-prompt"], library["s-choice"]]  # s-choice already
+    assert set_suspended(workspace, targets, True) == 2
+    assert set_suspended(workspace, targets, True) == 0
+    with StudySession(workspace, NOW) as session:
+        queued = set()
+        while (shown := session.next(NOW)) is not None:
+            queued.add(shown.card.id)
+            session.answer(Rating.EASY, NOW)
+    assert queued.isdisjoint({"s-basic", "s-prompt", "s-choice", "s-numeric"})
+    assert "o-percent" in queued
+    assert set_suspended(workspace, [library["s-basic"], library["s-numeric"]], False) == 2
+
+
+def test_bulk_actions_are_one_transaction(workspace, library, monkeypatch) -> None:
+    """Over several chunks, a failure on the last one leaves every card as it was."""
+    import prepkit.cards
+
+    monkeypatch.setattr(prepkit.cards, "CHUNK", 2)
+    targets = list(library.values())
+    statements: list[str] = []
+    commits: list[int] = []
+
+    def count_updates(_conn, _cursor, statement, *_args) -> None:
+        if statement.startswith("UPDATE card_state"):
+            statements.append(statement)
+
+    event.listen(workspace.engine, "before_cursor_execute", count_updates)
+    event.listen(workspace.engine, "commit", lambda _conn: commits.append(1))
+    assert set_flag(workspace, targets, 7) == len(targets)
+    assert (len(statements), len(commits)) == (4, 1)
+    before = dump(workspace)
+
+    def fail_on_the_last_chunk(_conn, _cursor, statement, *_args) -> None:
+        if statement.startswith("UPDATE card_state") and len(statements) == 8:
+            raise RuntimeError("disk full")
+
+    event.listen(workspace.engine, "before_cursor_execute", fail_on_the_last_chunk)
+    with pytest.raises(RuntimeError, match="disk full"):
+        set_flag(workspace, targets, 3)
+    assert dump(workspace) == before
+    assert {row.flag for row in browse(workspace, NOW).rows if row.card_id in targets} == {7}
