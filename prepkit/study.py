@@ -17,7 +17,7 @@ from datetime import datetime
 from prepkit.config import Settings
 from prepkit.deck.model import Card, Kind
 from prepkit.schedule.days import day_start, from_ms, next_day_start, to_ms
-from prepkit.schedule.review import CardState, Outcome, Rating, Reviewer, State
+from prepkit.schedule.review import CardState, Outcome, Rating, Reviewer, State, fuzz_seed
 from prepkit.store.queries import CardRow, HotPath, Queued, queued
 from prepkit.workspace import Workspace
 
@@ -204,7 +204,7 @@ class StudySession:
 
     def _show(self, card_id: int, now: datetime) -> Shown:
         row, memory = self._db.show(card_id)
-        outcomes = self.reviewer.preview(memory, now)
+        outcomes = self.reviewer.preview(memory, now, fuzz_seed(card_id, memory.reps))
         card = card_from_row(row)
         self._shown = Shown(card_id, card, memory, outcomes, self.counts(), now, row.edited)
         return self._shown
@@ -247,7 +247,8 @@ class StudySession:
             raise RuntimeError("no card is shown")
         outcome = shown.outcome(rating)
         if _day_count(shown.state, now) != _day_count(shown.state, shown.shown_at):
-            outcome = self.reviewer.review(shown.state, rating, now)  # a day boundary passed
+            seed = fuzz_seed(shown.card_id, shown.state.reps)
+            outcome = self.reviewer.review(shown.state, rating, now, seed)  # a day passed
         else:
             outcome = outcome.shifted(now)
         if duration_ms is not None:

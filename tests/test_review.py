@@ -146,3 +146,27 @@ def test_session_history_matches_fsrs_replay(workspace) -> None:
             assert int(stored.state) == int(card.state)
     finally:
         db.close()
+
+
+def test_fuzz_is_the_same_for_the_same_card_and_state_and_differs_between_cards() -> None:
+    """As in Anki: re-showing a card (undo, a new session) offers the same intervals."""
+    from prepkit.schedule.review import fuzz_seed
+
+    reviewer = Reviewer()
+    state = CardState(
+        state=State.REVIEW,
+        step=None,
+        stability=40.0,
+        difficulty=5.0,
+        due=NOW,
+        last_review=NOW - timedelta(days=40),
+        reps=6,
+        lapses=0,
+    )
+    first = reviewer.preview(state, NOW, fuzz_seed(7, state.reps))
+    again = reviewer.preview(state, NOW, fuzz_seed(7, state.reps))
+    assert [o.after.due for o in first] == [o.after.due for o in again]
+    others = {reviewer.preview(state, NOW, fuzz_seed(c, 6))[2].after.due for c in range(40)}
+    assert len(others) > 5  # the fuzz still spreads cards out
+    good = reviewer.review(state, Rating.GOOD, NOW, fuzz_seed(7, 6))
+    assert good.after.due == first[2].after.due

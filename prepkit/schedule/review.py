@@ -9,15 +9,18 @@ included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import IntEnum
+from random import Random
 
 from fsrs import Card as FsrsCard
 from fsrs import Rating as FsrsRating
 from fsrs import Scheduler
 from fsrs import State as FsrsState
+from fsrs import scheduler as fsrs_scheduler
 
 
 class Rating(IntEnum):
@@ -109,9 +112,16 @@ class Reviewer:
             **kwargs,  # type: ignore[arg-type]
         )
 
-    def review(self, state: CardState, rating: Rating, at: datetime) -> Outcome:
-        """The outcome of grading a card in `state` with `rating` at instant `at` (aware UTC)."""
-        return self._review(state, to_fsrs(state, at), rating, at)
+    def review(
+        self, state: CardState, rating: Rating, at: datetime, seed: int | None = None
+    ) -> Outcome:
+        """The outcome of grading a card in `state` with `rating` at instant `at` (aware UTC).
+
+        With a `seed` the interval fuzz is drawn from it (see `fuzz_seed`), so the same card in
+        the same state gets the same fuzz each time it is shown.
+        """
+        with _fuzz_from(seed, rating):
+            return self._review(state, to_fsrs(state, at), rating, at)
 
     def _review(self, state: CardState, card: FsrsCard, rating: Rating, at: datetime) -> Outcome:
         # review_card copies `card`, so one fsrs card serves all four previews.
@@ -129,21 +139,50 @@ class Reviewer:
         )
         return Outcome(rating, state, after, at)
 
-    def preview(self, state: CardState, at: datetime) -> tuple[Outcome, Outcome, Outcome, Outcome]:
+    def preview(
+        self, state: CardState, at: datetime, seed: int | None = None
+    ) -> tuple[Outcome, Outcome, Outcome, Outcome]:
         """All four outcomes, Again to Easy, computed once when the card is shown."""
         card = to_fsrs(state, at)
-        return (
-            self._review(state, card, Rating.AGAIN, at),
-            self._review(state, card, Rating.HARD, at),
-            self._review(state, card, Rating.GOOD, at),
-            self._review(state, card, Rating.EASY, at),
-        )
+        outcomes = []
+        for rating in Rating:
+            with _fuzz_from(seed, rating):
+                outcomes.append(self._review(state, card, rating, at))
+        again, hard, good, easy = outcomes
+        return again, hard, good, easy
 
     def retrievability(self, state: CardState, at: datetime) -> float:
         """Probability of recall at `at`; 0 for a card never reviewed."""
         if state.state is State.NEW or state.last_review is None:
             return 0.0
         return float(self.scheduler.get_card_retrievability(to_fsrs(state, at), at))
+
+
+def fuzz_seed(card_id: int, reps: int) -> int:
+    """Anki seeds a card's interval fuzz with its id and review count: showing the same card
+    twice in the same state (after an undo, in another session) offers the same intervals, and
+    they still differ between cards so that reviews spread out."""
+    return card_id * 1_000_003 + reps
+
+
+_FSRS_RANDOM = "random"  # the name fsrs.scheduler draws its fuzz from
+
+
+@contextmanager
+def _fuzz_from(seed: int | None, rating: Rating) -> Iterator[None]:
+    """Let fsrs draw the fuzz for grading with `rating` from `seed` for the duration (fsrs takes
+    it from the module's `random`, imported by name; there is no parameter for it). Each grade
+    has its own stream, so a preview and a later `review` agree. The scheduler is used from one
+    thread, so swapping the name is safe."""
+    if seed is None:
+        yield
+        return
+    saved = getattr(fsrs_scheduler, _FSRS_RANDOM)
+    setattr(fsrs_scheduler, _FSRS_RANDOM, Random(seed * 5 + int(rating)).random)
+    try:
+        yield
+    finally:
+        setattr(fsrs_scheduler, _FSRS_RANDOM, saved)
 
 
 def to_fsrs(state: CardState, at: datetime) -> FsrsCard:
