@@ -63,6 +63,7 @@ class Settings:
     learn_ahead_minutes: int = 20
     interview_date: str | None = None
     daily_minutes: int = 30
+    theme: str = "textual-dark"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -73,6 +74,59 @@ class Settings:
         out rather than failing."""
         known = {f.name for f in fields(self)}
         return replace(self, **{k: v for k, v in values.items() if k in known})
+
+
+# (field, label, parse) for the settings a learner edits by hand: the TUI's settings screen.
+EDITABLE = ("interview_date", "daily_minutes", "desired_retention", "new_per_day", "timezone")
+
+
+def edited(settings: Settings, form: Mapping[str, str]) -> tuple[Settings, dict[str, str]]:
+    """Settings with the learner's typed values applied, and a message for each bad field.
+
+    Ranges are Anki's where Anki has one (desired retention 0.70-0.99, as FSRS advises against
+    values outside it); an empty interview date clears it.
+    """
+    from datetime import date
+
+    errors: dict[str, str] = {}
+    changes: dict[str, Any] = {}
+
+    def number(key: str, kind: type, low: float, high: float, what: str) -> None:
+        raw = form.get(key, "").strip()
+        try:
+            value = kind(raw)
+        except ValueError:
+            errors[key] = f"{what}: not a number ({raw or 'empty'})"
+            return
+        if not low <= value <= high:
+            errors[key] = f"{what}: must be between {low:g} and {high:g}"
+            return
+        changes[key] = value
+
+    if "interview_date" in form:
+        raw = form["interview_date"].strip()
+        if not raw:
+            changes["interview_date"] = None
+        else:
+            try:
+                changes["interview_date"] = date.fromisoformat(raw).isoformat()
+            except ValueError:
+                errors["interview_date"] = f"interview date: not a date (YYYY-MM-DD): {raw}"
+    if "daily_minutes" in form:
+        number("daily_minutes", int, 1, 1440, "daily minutes")
+    if "desired_retention" in form:
+        number("desired_retention", float, 0.7, 0.99, "desired retention")
+    if "new_per_day" in form:
+        number("new_per_day", int, 0, 9999, "new cards per day")
+    if "timezone" in form:
+        try:
+            zone(form["timezone"].strip())
+            changes["timezone"] = form["timezone"].strip()
+        except PrepkitError as exc:
+            errors["timezone"] = str(exc)
+    if "theme" in form:
+        changes["theme"] = form["theme"]
+    return replace(settings, **changes), errors
 
 
 def zone(name: str) -> ZoneInfo:

@@ -12,18 +12,20 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, text, update
 
 from prepkit.config import Settings, default_timezone
 from prepkit.deck.model import Card, Deck
 from prepkit.errors import PrepkitError
-from prepkit.posting.generate import Generation
 from prepkit.schedule.days import day_start, next_day_start, to_ms
 from prepkit.store import models as m
 from prepkit.store import queries
 from prepkit.store.db import open_engine, url_for
+
+if TYPE_CHECKING:  # the posting matcher (rapidfuzz, YAML) is not needed to open a workspace
+    from prepkit.posting.generate import Generation
 
 CHUNK = 2000
 
