@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 an error named in one line (bad input, unusable database), 2
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from collections import Counter
@@ -81,7 +82,24 @@ def _main(
     _state.db = db
     _state.profile = profile
     if ctx.invoked_subcommand is None:
-        _overview()
+        if _interactive():
+            with _workspace() as ws:
+                _run_tui(ws, "dashboard")
+        else:
+            _overview()
+
+
+def _interactive() -> bool:
+    """A person at a terminal: the full-screen app. Pipes and scripts get line mode."""
+    return sys.stdin.isatty() and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def _run_tui(ws: Any, start: str) -> None:
+    from prepkit.tui.app import PrepkitApp, keymap_path, known_binding_ids
+    from prepkit.tui.keymap import load_keymap
+
+    keymap = load_keymap(keymap_path(), known_binding_ids)  # a bad file stops here
+    PrepkitApp(ws, _now, start=start, keymap=keymap).run()
 
 
 def _overview() -> None:
@@ -194,9 +212,12 @@ def study(
         bool, typer.Option("--plain", help="Line-mode session on stdin/stdout.")
     ] = False,
 ) -> None:
-    """Study today's cards (line mode until the full-screen reviewer lands)."""
+    """Study today's cards: the full-screen reviewer, or line mode with --plain or in a pipe."""
     with _workspace() as ws:
-        _run_plain(ws)
+        if plain or not _interactive():
+            _run_plain(ws)
+        else:
+            _run_tui(ws, "study")
 
 
 def _run_plain(ws: Any) -> None:
@@ -239,39 +260,21 @@ def stats(as_json: JsonOption = False) -> None:
 
 def _read_posting(posting: str) -> tuple[str, str]:
     """(text, name) of a posting file, or of stdin for `-`."""
-    from prepkit.posting.parse import MAX_POSTING_BYTES, posting_text
+    from prepkit.postings import read_posting_bytes, read_posting_file
 
     if posting == "-":
+        from prepkit.posting.parse import MAX_POSTING_BYTES
+
         raw = sys.stdin.buffer.read(MAX_POSTING_BYTES + 1)
-        return posting_text(raw, "<stdin>"), "<stdin>"
-    path = Path(posting)
-    if not path.exists():
-        raise PrepkitError(f"{path}: no such file")
-    if path.is_dir():
-        raise PrepkitError(f"{path}: is a folder, not a posting file")
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_POSTING_BYTES + 1)
-    except OSError as exc:
-        raise PrepkitError(f"{path}: cannot read: {exc.strerror}") from None
-    return posting_text(raw, str(path)), str(path)
+        return read_posting_bytes(raw, "<stdin>"), "<stdin>"
+    return read_posting_file(Path(posting)), posting
 
 
 def _generate(posting: str) -> Any:
-    from prepkit.deck.load import load_paths
-    from prepkit.posting.generate import generate as run_generate
-    from prepkit.posting.taxonomy import parse_taxonomy
+    from prepkit.postings import generate_for
 
     text, name = _read_posting(posting)
-    folder = library_dir()
-    taxonomy_path = folder / "taxonomy.yaml"
-    taxonomy = parse_taxonomy(taxonomy_path.read_text(encoding="utf-8"), str(taxonomy_path))
-
-    def decks_for(topic_ids: tuple[str, ...]) -> Any:
-        files = [folder / taxonomy.topic(topic_id).deck for topic_id in topic_ids]
-        return load_paths([path for path in files if path.exists()])
-
-    return run_generate(text, taxonomy, decks_for, source=Path(name).name), text, name
+    return generate_for(text, name), text, name
 
 
 PostingArgument = Annotated[str, typer.Argument(help="A posting file (text, Markdown, HTML) or -")]
@@ -417,7 +420,10 @@ def demo() -> None:
             else:
                 sync = sync_library(ws, load_paths([library_dir()]), _now())
                 _err(f"demo workspace {db}: {sync.line()}")
-            _run_plain(ws)
+            if _interactive():
+                _run_tui(ws, "dashboard")
+            else:
+                _run_plain(ws)
     _err(
         "That was a throwaway workspace. To start your own: "
         "prepkit init --posting YOUR_POSTING.txt --interview YYYY-MM-DD"
