@@ -69,3 +69,11 @@ def test_dashboard(snap_compare, workspace: Workspace) -> None:
 def test_stats(snap_compare, workspace: Workspace) -> None:
     _history(workspace)
     assert snap_compare(app_for(workspace, "stats"), run_before=_loaded, terminal_size=(80, 24))
+
+
+def test_study_without_colour(snap_compare, workspace: Workspace, monkeypatch) -> None:
+    """NO_COLOR: the grades, the proposed one and the cloze gaps still read (bold, borders)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = app_for(workspace, "study")
+    assert app.no_color
+    assert snap_compare(app, press=["space"], terminal_size=(80, 24))

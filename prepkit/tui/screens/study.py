@@ -281,11 +281,13 @@ class StudyScreen(Screen[None]):
             if self._flag:
                 status.append(f" · flag {self._flag}", style="bold red")
             status.append("   ")
-        status.append(f"new {counts.new}", style="blue")
+        # Anki's count colours; without colour they would turn to unreadable greys, so plain.
+        plain = self.app.no_color
+        status.append(f"new {counts.new}", style="" if plain else "blue")
         status.append(" · ")
-        status.append(f"learn {counts.learning}", style="red")
+        status.append(f"learn {counts.learning}", style="" if plain else "red")
         status.append(" · ")
-        status.append(f"review {counts.review}", style="green")
+        status.append(f"review {counts.review}", style="" if plain else "green")
         status.append(f"   done {session.answered} · {elapsed // 60}:{elapsed % 60:02d}")
         self.query_one("#study-status", Static).update(status)
 
