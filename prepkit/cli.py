@@ -402,6 +402,114 @@ def init(
 
 
 @app.command()
+def plan(
+    interview: Annotated[
+        str | None, typer.Option("--interview", help="Interview date, YYYY-MM-DD (else saved).")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", min=0, max=1440, help="Study minutes a day.")
+    ] = None,
+    day: Annotated[
+        list[str] | None,
+        typer.Option("--day", help="A weekday's own minutes, e.g. --day sat=120 --day sun=0."),
+    ] = None,
+    save: Annotated[bool, typer.Option("--save", help="Keep these as your settings.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The plan to the interview: new cards and reviews a day, minutes, predicted recall."""
+    from prepkit.planning import interview_date, make_plan, parse_weekdays
+
+    weekdays = parse_weekdays(day) if day else None
+    when = interview_date(interview) if interview is not None else None
+    with _workspace() as ws:
+        settings = ws.settings()
+        result = make_plan(ws, _now(), when, minutes, weekdays, settings)
+        if save:
+            changes: dict[str, Any] = {}
+            if when is not None:
+                changes["interview_date"] = when.isoformat()
+            if minutes is not None:
+                changes["daily_minutes"] = round(minutes)
+            if weekdays is not None:
+                changes["day_minutes"] = weekdays
+            ws.save_settings(settings.with_values(changes))
+    if as_json:
+        print(json.dumps(_plan_json(result), indent=2))
+        return
+    _print_plan(result)
+
+
+def _plan_json(result: Any) -> dict[str, Any]:
+    return {
+        "interview": result.interview.isoformat(),
+        "feasible": result.feasible,
+        "expected_recall": round(result.expected_recall, 4),
+        "minutes_per_day": round(result.minutes_per_day, 1),
+        "max_minutes_day": round(result.max_minutes_day, 1),
+        "introduced": result.introduced,
+        "total": result.total,
+        "new_per_day": result.new_per_day,
+        "options": {
+            "minutes_to_cover_all": result.minutes_to_cover_all,
+            "later_date": result.later_date.isoformat() if result.later_date else None,
+            "drop_topics_up_to_weight": result.drop_topics_weight,
+        },
+        "days": [
+            {
+                "date": d.date.isoformat(),
+                "new": len(d.new),
+                "reviews": round(d.expected_reviews, 1),
+                "minutes": round(d.minutes, 1),
+                "budget": d.budget,
+            }
+            for d in result.days
+        ],
+    }
+
+
+def _print_plan(result: Any) -> None:
+    days = len(result.days)
+    print(
+        f"Interview {result.interview:%a %d %b %Y}: {days} study day{'s' if days != 1 else ''} "
+        f"left. Predicted recall on the morning: {result.expected_recall:.0%} "
+        "(weighted by the posting; cards never studied count 0)."
+    )
+    budget = result.days[0].budget if result.days else 0
+    if result.feasible:
+        print(
+            f"Every card ({result.total}) is studied by then: up to {result.new_per_day} new a "
+            f"day, {result.minutes_per_day:.0f} min a day on average."
+        )
+    else:
+        print(
+            f"At {budget:g} min/day you can introduce {result.introduced} of {result.total} "
+            "cards. To cover all:"
+        )
+        if result.minutes_to_cover_all is not None:
+            print(
+                f"  - {result.minutes_to_cover_all:g} min/day covers all (prepkit plan --minutes)"
+            )
+        if result.later_date is not None:
+            print(f"  - or an interview on {result.later_date.isoformat()} at today's minutes")
+        if result.drop_topics_weight is not None:
+            print(
+                f"  - or leave out the topics of weight {result.drop_topics_weight:g} or less "
+                "(suspend them in the browser)"
+            )
+    print()
+    print("day          new  reviews  minutes")
+    width = 30
+    scale = max([d.budget for d in result.days] + [d.minutes for d in result.days] + [1])
+    for d in result.days:
+        bar = "█" * round(d.minutes / scale * width)
+        room = "·" * max(0, round(d.budget / scale * width) - len(bar))
+        print(
+            f"{d.date:%a %d %b}  {len(d.new):>4}  {d.expected_reviews:>7.0f}  "
+            f"{d.minutes:>4.0f}/{d.budget:<4g}{bar}{room}"
+        )
+
+
+@app.command()
 def demo() -> None:
     """Try prepkit on a throwaway workspace made from the example posting."""
     from prepkit.deck.load import load_paths

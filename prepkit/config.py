@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -63,6 +63,7 @@ class Settings:
     learn_ahead_minutes: int = 20
     interview_date: str | None = None
     daily_minutes: int = 30
+    day_minutes: dict[str, float] = field(default_factory=dict)  # weekday exceptions: "sun": 0
     theme: str = "textual-dark"
 
     @property

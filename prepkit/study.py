@@ -74,6 +74,7 @@ class _Queue:
     learning: list[tuple[int, int, Queued]] = field(default_factory=list)
     review: deque[Queued] = field(default_factory=deque)
     new: deque[Queued] = field(default_factory=deque)
+    extra: deque[Queued] = field(default_factory=deque)  # due, but past today's planned budget
 
     def push_learning(self, item: Queued) -> None:
         due = item[2]
@@ -85,9 +86,11 @@ class _Queue:
         heapq.heapify(self.learning)
         self.review = deque(item for item in self.review if item[0] != card_id)
         self.new = deque(item for item in self.new if item[0] != card_id)
+        self.extra = deque(item for item in self.extra if item[0] != card_id)
 
     def counts(self) -> Counts:
-        return Counts(new=len(self.new), learning=len(self.learning), review=len(self.review))
+        review = len(self.review) + len(self.extra)
+        return Counts(new=len(self.new), learning=len(self.learning), review=review)
 
 
 def card_from_row(row: CardRow) -> Card:
@@ -162,11 +165,37 @@ class StudySession:
                     reviews += 1
             else:
                 queue.push_learning(item)
-        new_left = self.settings.new_per_day - self._db.new_seen_since(to_ms(start))
-        queue.new.extend(self._db.new_cards(new_left, to_ms(now)))
+        planned = self._planned(now)
+        if planned is None:
+            new_left = self.settings.new_per_day - self._db.new_seen_since(to_ms(start))
+            queue.new.extend(self._db.new_cards(new_left, to_ms(now)))
+        else:
+            self._follow_plan(queue, *planned)
         self._queue = queue
         self._shown = None
         return queue.counts()
+
+    def _planned(self, now: datetime) -> tuple[list[int], list[int]] | None:
+        """Today's part of the deadline plan, when there is an interview to plan for."""
+        if not self.settings.interview_date:
+            return None
+        from prepkit.planning import today_part  # the planner only when there is a date
+
+        return today_part(self._workspace, now, self.settings)
+
+    def _follow_plan(self, queue: _Queue, reviews: list[int], new: list[int]) -> None:
+        """The plan's reviews first (a card FSRS would show after the interview is pulled in
+        when the plan says so), then its new cards; due reviews the budget left out come last,
+        for a learner who keeps going, so nothing due is hidden."""
+        due = {item[0]: item for item in queue.review}
+        learning = {entry[1] for entry in queue.learning}  # already queued for their step
+        queue.review = deque(
+            due.pop(card_id) if card_id in due else queued(card_id, self._db.state(card_id))
+            for card_id in reviews
+            if card_id not in learning
+        )
+        queue.new = deque(queued(card_id, self._db.state(card_id)) for card_id in new)
+        queue.extra = deque(due.values())
 
     def counts(self) -> Counts:
         return self._queue.counts()
@@ -180,6 +209,8 @@ class StudySession:
             return queue.review.popleft()
         if queue.new:
             return queue.new.popleft()
+        if queue.extra:
+            return queue.extra.popleft()
         ahead = now_ms + self.settings.learn_ahead_minutes * 60_000
         if queue.learning and queue.learning[0][0] <= ahead:
             return heapq.heappop(queue.learning)[2]

@@ -63,9 +63,11 @@ async def test_the_head_shows_days_left_and_todays_cards(workspace: Workspace) -
         await loaded(pilot)
         head = text(pilot, "#dash-head")
     assert "21 days to the interview" in head
-    # two overdue learning cards and the three cards never seen; at 15 s an answer (no timed
-    # history yet), 2 + 2 x 3 answers is 2 minutes
-    assert "2 due (2 overdue) + 3 new ≈ 2 min of your 30 min a day" in head
+    # with an interview ahead the head shows the plan: the two overdue learning cards and the
+    # three cards never seen, all today (the plan introduces cards early), at the planner's
+    # costs (no timed history yet): 2 reviews + 3 new is about 2 minutes
+    assert "2 reviews + 3 new ≈ 2 min of 30 (planned)" in head
+    assert "recall expected · all 5 cards in" in head
     assert "0 reviews today" in head
     assert "streak 0 days (best 1)" in head
 
@@ -184,7 +186,8 @@ async def test_at_80x24_the_day_fits_and_every_panel_scrolls_into_view(
         screen = pilot.app.screen
         assert screen.query_one("#dash").max_scroll_x == 0  # nothing wider than the terminal
         head = screen.query_one("#dash-head")
-        assert head.region.y == 0 and head.outer_size.height == 6  # four lines, none wrapped
+        # the interview, then today's plan, the forecast, the next days, done: none wrapped
+        assert head.region.y == 0 and head.outer_size.height == 7
         topics = screen.query_one("#dash-topics-panel")
         assert topics.region.y < 23  # the topics start on the first screen
         for panel in ("#dash-activity-panel", "#dash-quals-panel"):  # Page Down reaches them

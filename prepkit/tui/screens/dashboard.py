@@ -38,7 +38,7 @@ from prepkit.config import Settings
 from prepkit.schedule.metrics import study_date
 from prepkit.study import StudySession
 from prepkit.tui.widgets.heatmap import Heatmap, days_needed
-from prepkit.workspace import Stats, stats
+from prepkit.workspace import Stats, Workspace, stats
 
 if TYPE_CHECKING:
     from prepkit.progress import (
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         Streak,
         StudyDay,
     )
+    from prepkit.schedule.planner import Plan
     from prepkit.tui.app import PrepkitApp
 
 HEATMAP_WEEKS = 26
@@ -136,6 +137,21 @@ class Today:
     streak: Streak
     forecast: Forecast
     days: ReviewDays  # the heatmap's span, ending today
+    plan: Plan | None = None  # the deadline plan, when there is an interview ahead
+
+
+def _plan_or_none(workspace: Workspace, now: datetime, settings: Settings) -> Plan | None:
+    """The deadline plan when an interview is ahead (and the library is small enough to plan);
+    None sends the head back to plain due counts."""
+    from prepkit.errors import PrepkitError
+    from prepkit.planning import make_plan
+
+    if not settings.interview_date:
+        return None
+    try:
+        return make_plan(workspace, now, settings=settings, explain=True)
+    except PrepkitError:
+        return None
 
 
 class DashboardScreen(Screen[None]):
@@ -272,6 +288,7 @@ class DashboardScreen(Screen[None]):
         with StudySession(workspace, now) as session:
             new = session.counts().new
         return Today(
+            plan=_plan_or_none(workspace, now, settings),
             stats=stats(workspace, now),
             new=new,
             streak=streak(workspace, now),
@@ -339,11 +356,39 @@ class DashboardScreen(Screen[None]):
             parts.append(self._today_table(self._today, settings))
         self.query_one("#dash-head", Static).update(Group(*parts))
 
+    def _plan_rows(self, table: Table, plan: Plan, settings: Settings) -> None:
+        """Today's part of the deadline plan, the forecast for the morning, the next days."""
+        muted, warn = self._style("muted"), self._style("warn")
+        first = plan.days[0]
+        line = Text(f"{len(first.reviews)} reviews + {len(first.new)} new")
+        line.append(f" ≈ {round(first.minutes)} min", style="bold")
+        line.append(f" of {round(first.budget)} (planned)")
+        table.add_row("Today", line)
+        morning = Text(f"{plan.expected_recall:.0%} recall expected", style="bold")
+        if plan.feasible:
+            morning.append(f" · all {plan.total} cards in")
+        else:
+            morning.append(f" · {plan.introduced} of {plan.total} cards fit", style=warn)
+            if plan.minutes_to_cover_all:
+                morning.append(f"; {plan.minutes_to_cover_all:g} min/day: all", style=warn)
+        table.add_row("The day", morning)
+        coming = plan.days[1 : FORECAST_DAYS + 1]
+        minutes = Text("  ".join(f"{d.date.strftime('%a')[:2]} {round(d.minutes)}" for d in coming))
+        minutes.append("  min planned", style=muted)
+        table.add_row("Next days", minutes)
+
     def _today_table(self, today: Today, settings: Settings) -> Table:
         muted, warn = self._style("muted"), self._style("warn")
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
+        if today.plan is not None and today.plan.days:
+            self._plan_rows(table, today.plan, settings)
+            run = today.streak
+            done = Text(f"{plural(today.stats.reviews_today, 'review')} today · ")
+            done.append(f"streak {plural(run.current, 'day')} (best {run.longest})")
+            table.add_row("Done", done)
+            return table
         new, due = today.new, today.stats.due
         plan = Text()
         if due or new:

@@ -1,0 +1,222 @@
+"""The deadline planner: its FSRS arithmetic, its rules on small hand-checked cases, and
+properties over random decks and budgets."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import fsrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from prepkit.schedule.memory import Memory
+from prepkit.schedule.planner import Costs, PlanCard, PlanError, plan
+from prepkit.schedule.review import CardState, State
+
+TODAY = date(2026, 12, 1)
+START = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def new_cards(count: int, weight: float = 1.0, first_id: int = 0) -> list[PlanCard]:
+    return [PlanCard(first_id + i, weight, None, i) for i in range(count)]
+
+
+def review_card(card_id: int, stability: float, last_days_ago: int, due_in: int) -> PlanCard:
+    state = CardState(
+        state=State.REVIEW,
+        step=None,
+        stability=stability,
+        difficulty=5.0,
+        due=START + timedelta(days=due_in),
+        last_review=START - timedelta(days=last_days_ago),
+        reps=3,
+        lapses=0,
+    )
+    return PlanCard(card_id, 1.0, state, 0)
+
+
+# -- FSRS arithmetic ---------------------------------------------------------------------------
+
+
+def test_memory_formulas_equal_the_fsrs_package() -> None:
+    scheduler = fsrs.Scheduler(enable_fuzzing=False)
+    memory = Memory()
+    rng = random.Random(7)
+    for _ in range(300):
+        s, d, r = rng.uniform(0.1, 300), rng.uniform(1, 10), rng.uniform(0.3, 0.999)
+        grade = rng.choice([2, 3, 4])
+        fg = fsrs.Rating(grade)
+        assert memory.recall_stability(d, s, r, grade) == pytest.approx(
+            scheduler._next_recall_stability(
+                difficulty=d, stability=s, retrievability=r, rating=fg
+            ),
+            rel=1e-12,
+        )
+        assert memory.forget_stability(d, s, r) == pytest.approx(
+            scheduler._next_forget_stability(difficulty=d, stability=s, retrievability=r),
+            rel=1e-12,
+        )
+        assert memory.next_difficulty(d, grade) == pytest.approx(
+            scheduler._next_difficulty(difficulty=d, rating=fg), rel=1e-12
+        )
+        assert memory.short_term_stability(s, grade) == pytest.approx(
+            scheduler._short_term_stability(stability=s, rating=fg), rel=1e-12
+        )
+        assert memory.interval(s, 0.9) == scheduler._next_interval(stability=s)
+        card = fsrs.Card(
+            card_id=1,
+            state=fsrs.State.Review,
+            stability=s,
+            difficulty=d,
+            last_review=START,
+            due=START,
+        )
+        days = rng.randint(0, 400)
+        assert memory.recall(days, s) == pytest.approx(
+            scheduler.get_card_retrievability(card, START + timedelta(days=days)), rel=1e-12
+        )
+
+
+def test_a_new_cards_first_day_matches_the_fsrs_package_on_average() -> None:
+    """The planner enumerates a new card's first day (first grade, same-day learning steps)
+    exactly; a Monte Carlo run of the fsrs package must land on the same expected recall a
+    day and a week later."""
+    costs = Costs()
+    scheduler = fsrs.Scheduler(enable_fuzzing=False)
+    rng = random.Random(3)
+    at = START + timedelta(hours=9)
+    day1 = day7 = 0.0
+    runs = 4000
+    for i in range(runs):
+        card = fsrs.Card(card_id=i + 1)
+        grade = rng.choices(range(1, 5), weights=costs.first_rating)[0]
+        card, _ = scheduler.review_card(card, fsrs.Rating(grade), at)
+        now = at
+        while card.state != fsrs.State.Review:
+            now = card.due
+            grade = rng.choices((2, 3, 4), weights=costs.success_rating)[0]
+            card, _ = scheduler.review_card(card, fsrs.Rating(grade), now)
+        day1 += scheduler.get_card_retrievability(card, at + timedelta(days=1))
+        day7 += scheduler.get_card_retrievability(card, at + timedelta(days=7))
+    one = plan([PlanCard(1, 1.0, None)], TODAY, TODAY + timedelta(days=1), 60)
+    assert one.days[0].new == (1,)
+    assert one.expected_recall == pytest.approx(day1 / runs, abs=0.01)
+    # A week with no review time at all after the first day: recall decays as FSRS says.
+    week = plan([PlanCard(1, 1.0, None)], TODAY, TODAY + timedelta(days=7), [60] + [0] * 6)
+    assert week.expected_recall == pytest.approx(day7 / runs, abs=0.01)
+
+
+# -- rules on small cases ----------------------------------------------------------------------
+
+
+def test_one_card_one_day() -> None:
+    result = plan(new_cards(1), TODAY, TODAY + timedelta(days=1), 30)
+    assert len(result.days) == 1 and result.days[0].date == TODAY
+    assert result.days[0].new == (0,)
+    assert result.feasible and result.introduced == 1
+    assert 0 < result.days[0].minutes < 1  # one new card: well under a minute
+    # Learnt today, asked tomorrow morning: less than one whole day, which FSRS counts as 0.
+    assert result.expected_recall == pytest.approx(1.0)
+
+
+def test_a_zero_budget_introduces_nothing_and_says_what_would() -> None:
+    result = plan(new_cards(10), TODAY, TODAY + timedelta(days=5), 0)
+    assert result.introduced == 0 and result.expected_recall == 0
+    assert all(day.minutes == 0 and not day.new for day in result.days)
+    assert not result.feasible
+    assert result.minutes_to_cover_all is not None and result.minutes_to_cover_all > 0
+
+
+def test_interview_tomorrow_gives_one_day() -> None:
+    result = plan(new_cards(5), TODAY, TODAY + timedelta(days=1), 30)
+    assert [day.date for day in result.days] == [TODAY]
+
+
+@pytest.mark.parametrize("days", [0, -3])
+def test_an_interview_today_or_past_is_refused(days: int) -> None:
+    with pytest.raises(PlanError, match="not after today"):
+        plan(new_cards(5), TODAY, TODAY + timedelta(days=days), 30)
+
+
+def test_a_date_that_is_not_a_date_is_refused() -> None:
+    with pytest.raises(PlanError, match="must be a date"):
+        plan(new_cards(5), TODAY, "2026-13-45", 30)  # type: ignore[arg-type]
+
+
+def test_heaviest_topics_come_first_when_the_budget_is_short() -> None:
+    cards = new_cards(30, weight=1.0) + new_cards(30, weight=3.0, first_id=100)
+    result = plan(cards, TODAY, TODAY + timedelta(days=3), 8)
+    introduced = [card_id for day in result.days for card_id in day.new]
+    assert 0 < len(introduced) < 60
+    heavy = [i for i in introduced if i >= 100]
+    assert introduced[: len(heavy)] == heavy  # every heavy card before any light one
+    assert heavy == sorted(heavy)  # in deck order within the topic
+
+
+def test_a_review_due_after_the_interview_is_pulled_in_before_it() -> None:
+    # Stability 20 days, last seen 10 days ago: FSRS would show it in ~10 days, after the
+    # interview in 5, when recall would have fallen to ~0.87.
+    card = review_card(7, stability=20.0, last_days_ago=10, due_in=10)
+    result = plan([card], TODAY, TODAY + timedelta(days=5), 30)
+    when = [day.date for day in result.days if 7 in day.reviews]
+    assert when == [TODAY + timedelta(days=4)]  # the eve of the interview
+    memory = Memory()
+    assert result.expected_recall > memory.recall(15, 20.0) + 0.05
+
+
+def test_a_well_known_card_is_left_alone() -> None:
+    card = review_card(7, stability=400.0, last_days_ago=1, due_in=300)
+    result = plan([card], TODAY, TODAY + timedelta(days=5), 30)
+    assert all(not day.reviews for day in result.days)
+
+
+def test_a_day_off_has_no_work() -> None:
+    budgets = [30, 0, 30, 30, 0, 30]
+    result = plan(new_cards(80), TODAY, TODAY + timedelta(days=6), budgets)
+    for day, budget in zip(result.days, budgets, strict=True):
+        assert day.budget == budget
+        if budget == 0:
+            assert day.minutes == 0 and not day.new and day.expected_reviews == 0
+
+
+# -- properties --------------------------------------------------------------------------------
+
+
+@st.composite
+def decks(draw: st.DrawFn) -> list[PlanCard]:
+    count = draw(st.integers(1, 40))
+    cards: list[PlanCard] = []
+    for i in range(count):
+        weight = draw(st.sampled_from([1.0, 2.0, 3.0, 6.0]))
+        if draw(st.booleans()):
+            cards.append(PlanCard(i, weight, None, i))
+        else:
+            stability = draw(st.floats(0.5, 200))
+            ago = draw(st.integers(0, 60))
+            due_in = draw(st.integers(-5, 90))
+            base = review_card(i, stability, ago, due_in)
+            cards.append(PlanCard(i, weight, base.state, i))
+    return cards
+
+
+@settings(max_examples=40, deadline=None)
+@given(decks(), st.integers(1, 20), st.lists(st.integers(0, 60), min_size=1, max_size=20))
+def test_no_day_goes_over_its_budget(cards: list[PlanCard], days: int, budget: list[int]) -> None:
+    result = plan(cards, TODAY, TODAY + timedelta(days=days), budget, explain=False)
+    assert len(result.days) == days
+    for day in result.days:
+        assert day.minutes <= day.budget + 1e-6
+    assert 0 <= result.expected_recall <= 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(decks(), st.integers(2, 20))
+def test_with_time_enough_every_card_is_introduced_before_the_interview(
+    cards: list[PlanCard], days: int
+) -> None:
+    result = plan(cards, TODAY, TODAY + timedelta(days=days), 600, explain=False)
+    assert result.feasible and result.introduced == len(cards)
+    introduced = {card_id for day in result.days for card_id in day.new}
+    assert introduced == {c.card_id for c in cards if c.state is None}
