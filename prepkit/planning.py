@@ -88,12 +88,13 @@ def make_plan(
         float(settings.daily_minutes if minutes is None else minutes),
         dict(settings.day_minutes if weekdays is None else weekdays),
     )
-    cards, costs, spent_ms = _read(workspace, to_ms(start))
-    if len(cards) > PLAN_LIMIT:
+    count = _active_count(workspace)
+    if count > PLAN_LIMIT:  # counted first: reading 100,000 states only to refuse is slow
         raise PrepkitError(
-            f"{len(cards)} cards to plan: the planner handles up to {PLAN_LIMIT} "
+            f"{count} cards to plan: the planner handles up to {PLAN_LIMIT} "
             "(suspend what you do not need for this interview)"
         )
+    cards, costs, spent_ms = _read(workspace, to_ms(start))
     budgets = budget.days(today, max(0, (when - today).days))
     if budgets:  # what was studied earlier today comes out of today's minutes
         budgets[0] = max(0.0, budgets[0] - spent_ms / 60_000)
@@ -110,6 +111,23 @@ def make_plan(
         )
     except PlanError as exc:
         raise PrepkitError(str(exc)) from None
+
+
+def _active_count(workspace: Workspace) -> int:
+    s, c = m.CardState, m.Card
+    with workspace.read() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(s)
+                .join(c, c.id == s.card_id)
+                .where(
+                    s.learner_id == workspace.learner_id,
+                    c.retired_at.is_(None),
+                    s.suspended.is_(False),
+                )
+            ).scalar_one()
+        )
 
 
 def _read(workspace: Workspace, since_ms: int) -> tuple[list[PlanCard], Costs, int]:

@@ -114,3 +114,13 @@ def test_a_session_follows_the_plan_and_pulls_a_late_review_in(workspace: Worksp
         assert "s-basic" in keys
     news = rows(workspace, "SELECT COUNT(*) FROM review WHERE state_before = 0")[0][0]
     assert news == 4  # every card introduced before the interview
+
+
+def test_a_library_too_big_to_plan_says_so(cli, deck_dir, monkeypatch) -> None:
+    import prepkit.planning
+
+    cli("sync", str(deck_dir))
+    monkeypatch.setattr(prepkit.planning, "PLAN_LIMIT", 3)
+    result = cli("plan", "--interview", "2026-12-10")
+    assert result.code == 1
+    assert "5 cards to plan: the planner handles up to 3" in result.err

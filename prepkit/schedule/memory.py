@@ -23,7 +23,7 @@ STABILITY_MIN = 0.001
 class Memory:
     """FSRS-6 with one parameter set: stability, difficulty, recall and intervals."""
 
-    __slots__ = ("decay", "factor", "w")
+    __slots__ = ("decay", "easy", "factor", "w")
 
     def __init__(self, parameters: Sequence[float] = DEFAULT_PARAMETERS) -> None:
         if len(parameters) != 21:
@@ -31,6 +31,7 @@ class Memory:
         self.w = tuple(float(p) for p in parameters)
         self.decay = -self.w[20]
         self.factor = 0.9 ** (1 / self.decay) - 1
+        self.easy = self.initial_difficulty(4, clamp=False)  # the mean-reversion target
 
     def recall(self, elapsed_days: float, stability: float) -> float:
         """Probability of recall `elapsed_days` whole days after the last review."""
@@ -51,8 +52,7 @@ class Memory:
     def next_difficulty(self, difficulty: float, rating: int) -> float:
         delta = -(self.w[6] * (rating - 3))
         damped = difficulty + (10.0 - difficulty) * delta / 9.0
-        easy = self.initial_difficulty(4, clamp=False)
-        return _clamp(self.w[7] * easy + (1 - self.w[7]) * damped)
+        return _clamp(self.w[7] * self.easy + (1 - self.w[7]) * damped)
 
     def short_term_stability(self, stability: float, rating: int) -> float:
         """A repeat on the same day (a learning or relearning step)."""

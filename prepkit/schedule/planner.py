@@ -338,7 +338,9 @@ def _simulate(
         for card in dict.fromkeys(touched):
             fresh = [b for b in card.branches if b.last == day]
             old = [b for b in card.branches if b.last != day]
-            if len(fresh) + len(old) > branches:
+            if branches == 1 and not old and len(fresh) > 1:
+                fresh = [_average(fresh)]  # the quick path used by the search
+            elif len(fresh) + len(old) > branches:
                 fresh = _merge_fresh(fresh, max(1, branches - len(old)))
             for branch in fresh:
                 _schedule(model, branch, day, horizon, budgets, reserved)
@@ -358,10 +360,14 @@ def _simulate(
     recall = 0.0
     by_card: dict[int, float] = {}
     for card in cards:
+        # branch probabilities add up to 1 within float rounding: hence the min
         r = (
-            sum(
-                b.p * memory.recall(_age_on_the_morning(horizon, b.last), b.s)
-                for b in card.branches
+            min(
+                1.0,
+                sum(
+                    b.p * memory.recall(_age_on_the_morning(horizon, b.last), b.s)
+                    for b in card.branches
+                ),
             )
             if card.introduced
             else 0.0
@@ -377,6 +383,14 @@ def _age_on_the_morning(horizon: int, last: int) -> int:
     days, and the morning comes before the hour of the day the learner studied at, so a review
     the evening before is 0 days old, one two days before is 1 day old."""
     return max(0, horizon - last - 1)
+
+
+def _average(branches: list[_Branch]) -> _Branch:
+    """One memory for several: probabilities added, stability averaged in log, as in merging."""
+    p = sum(b.p for b in branches)
+    log_s = sum(b.p * math.log(b.s) for b in branches) / p
+    d = sum(b.p * b.d for b in branches) / p
+    return _Branch(p, math.exp(log_s), d, branches[0].last, None)
 
 
 def _merge_fresh(branches: list[_Branch], limit: int) -> list[_Branch]:
@@ -547,7 +561,7 @@ def _search(
     best = max(grid, key=score)
     low = max(1, grid[max(0, grid.index(best) - 1)])
     high = grid[min(len(grid) - 1, grid.index(best) + 1)]
-    for n in range(low, high + 1, max(1, (high - low) // 6)):
+    for n in range(low, high + 1, max(1, (high - low) // 4)):
         score(n)
     # Among rates within half a point of the best, the fastest: cards met early have time to
     # be consolidated, and a missed day late in the plan costs less.
