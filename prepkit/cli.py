@@ -10,7 +10,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -523,7 +523,10 @@ def demo() -> None:
                 generation, text, _name = _generate(str(example))
                 _print_coverage(generation)
                 print()
-                report = add_posting(ws, generation, text, example.name, _now())
+                # An interview three weeks out, so the demo shows the plan as well.
+                interview = (_now() + timedelta(days=21)).date().isoformat()
+                settings = ws.settings().with_values({"interview_date": interview})
+                report = add_posting(ws, generation, text, example.name, _now(), settings)
                 _err(f"demo workspace {db}: {report.sync.line()}")
             else:
                 sync = sync_library(ws, load_paths([library_dir()]), _now())

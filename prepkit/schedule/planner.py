@@ -31,7 +31,7 @@ from prepkit.schedule.memory import Memory
 from prepkit.schedule.review import CardState, State
 
 MAX_BRANCHES = 4  # outcomes of a new card's first day kept apart
-PLAN_BRANCHES = 3  # memories per card in the plan that is shown (the search uses 1)
+PLAN_BRANCHES = 6  # memories per card in the plan that is shown (the search uses 1)
 TIE = 0.005  # predicted recall differences below this are noise, not a reason to wait
 FINAL_SHARE = 0.8  # of a day's budget that last-review reservations may take
 
