@@ -31,6 +31,7 @@ two scenarios on one seed with a coarser search, for a smoke test.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -204,8 +205,16 @@ def plan_time(repeats: int = 5) -> float:
     return statistics.median(times)
 
 
+PLANNER = Path(__file__).resolve().parent.parent / "prepkit/schedule/planner.py"
+
+
 def planner_exists() -> bool:
-    return (Path(__file__).resolve().parent.parent / "prepkit/schedule/planner.py").exists()
+    return PLANNER.exists()
+
+
+def planner_digest() -> str:
+    """Which planner was measured: the start of its source's SHA-256."""
+    return hashlib.sha256(PLANNER.read_bytes()).hexdigest()[:12]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         search_seeds = tuple(range(SEARCH_SEED, SEARCH_SEED + args.search_seeds))
         coarse = COARSE
     with_planner = planner_exists() and not args.no_planner
+    digest = planner_digest() if with_planner else None  # the planner as the run starts
     rows: list[dict[str, Any]] = []
     ratios: dict[str, dict[str, float]] = {}
     recalls: dict[tuple[int, float], dict[str, float]] = {}
@@ -277,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                     "planner/best_fixed": round(recall / recalls[(days, minutes)]["best_fixed"], 3),
                 }
     result: dict[str, Any] = {
+        "planner_sha256": digest,
         "learner": "FSRS-6 default parameters (fsrs package), no fuzz",
         "seeds": {
             "planner": f"{seeds[0]}..{seeds[-1]}",
