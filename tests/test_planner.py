@@ -98,6 +98,9 @@ def test_a_new_cards_first_day_matches_the_fsrs_package_on_average() -> None:
             now = card.due
             grade = rng.choices((2, 3, 4), weights=costs.success_rating)[0]
             card, _ = scheduler.review_card(card, fsrs.Rating(grade), now)
+        # Days counted as study days (as Anki counts them for FSRS): learnt today is one day
+        # old tomorrow morning, whatever the hour of the last step.
+        card.last_review = at
         day1 += scheduler.get_card_retrievability(card, at + timedelta(days=1))
         day7 += scheduler.get_card_retrievability(card, at + timedelta(days=7))
     one = plan([PlanCard(1, 1.0, None)], TODAY, TODAY + timedelta(days=1), 60)
@@ -117,8 +120,8 @@ def test_one_card_one_day() -> None:
     assert result.days[0].new == (0,)
     assert result.feasible and result.introduced == 1
     assert 0 < result.days[0].minutes < 1  # one new card: well under a minute
-    # Learnt today, asked tomorrow morning: less than one whole day, which FSRS counts as 0.
-    assert result.expected_recall == pytest.approx(1.0)
+    # Learnt today, asked tomorrow morning: one study day later.
+    assert 0.85 < result.expected_recall < 1.0
 
 
 def test_a_zero_budget_introduces_nothing_and_says_what_would() -> None:
@@ -163,7 +166,7 @@ def test_a_review_due_after_the_interview_is_pulled_in_before_it() -> None:
     when = [day.date for day in result.days if 7 in day.reviews]
     assert when == [TODAY + timedelta(days=4)]  # the eve of the interview
     memory = Memory()
-    assert result.expected_recall > memory.recall(15, 20.0) + 0.05
+    assert result.expected_recall > memory.recall(15, 20.0) + 0.04
 
 
 def test_a_well_known_card_is_left_alone() -> None:

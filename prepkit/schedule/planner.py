@@ -379,10 +379,10 @@ def _simulate(
 
 
 def _age_on_the_morning(horizon: int, last: int) -> int:
-    """Whole days between a review on day `last` and the interview morning. FSRS counts whole
-    days, and the morning comes before the hour of the day the learner studied at, so a review
-    the evening before is 0 days old, one two days before is 1 day old."""
-    return max(0, horizon - last - 1)
+    """Days between a review on day `last` and the interview morning, counted in study days as
+    Anki counts them for FSRS (whose parameters were fitted that way): a review the evening
+    before is one day old on the morning."""
+    return max(0, horizon - last)
 
 
 def _average(branches: list[_Branch]) -> _Branch:
