@@ -223,3 +223,15 @@ def test_with_time_enough_every_card_is_introduced_before_the_interview(
     assert result.feasible and result.introduced == len(cards)
     introduced = {card_id for day in result.days for card_id in day.new}
     assert introduced == {c.card_id for c in cards if c.state is None}
+
+
+def test_when_the_deck_does_not_fit_new_cards_come_before_pulled_in_reviews() -> None:
+    """A review FSRS would show after the interview is pulled in when there is time for every
+    card; when the budget cannot cover the deck, those minutes go to cards never seen."""
+    late = review_card(7, stability=20.0, last_days_ago=10, due_in=10)
+    roomy = plan([late, *new_cards(20, first_id=100)], TODAY, TODAY + timedelta(days=5), 60)
+    assert roomy.feasible
+    assert any(7 in day.reviews for day in roomy.days)
+    short = plan([late, *new_cards(400, first_id=100)], TODAY, TODAY + timedelta(days=5), 20)
+    assert not short.feasible
+    assert not any(7 in day.reviews for day in short.days)
