@@ -37,6 +37,7 @@ from textual.worker import Worker, get_current_worker
 from prepkit.config import Settings
 from prepkit.schedule.metrics import study_date
 from prepkit.study import StudySession
+from prepkit.tui.deliver import deliver
 from prepkit.tui.widgets.heatmap import Heatmap, days_needed
 from prepkit.workspace import Stats, Workspace, stats
 
@@ -297,19 +298,7 @@ class DashboardScreen(Screen[None]):
         )
 
     def _deliver(self, worker: Worker[None], show: Callable[[Any], None], value: Any) -> None:
-        """Run `show(value)` on the event loop, unless a newer load or the app's exit has
-        overtaken this one."""
-
-        def apply() -> None:
-            if self.app.is_running and not worker.is_cancelled:
-                show(value)
-
-        if worker.is_cancelled:
-            return
-        try:
-            self.app.call_from_thread(apply)
-        except RuntimeError:  # the app stopped meanwhile
-            pass
+        deliver(self.app, worker, show, value)
 
     def _got_today(self, today: Today) -> None:
         self._today = today

@@ -41,6 +41,7 @@ from prepkit.progress import (
     review_days,
     streak,
 )
+from prepkit.tui.deliver import deliver
 from prepkit.workspace import stats
 
 if TYPE_CHECKING:
@@ -239,19 +240,7 @@ class StatsScreen(Screen[None]):
         self._deliver(worker, self.show, data)
 
     def _deliver(self, worker: Worker[None], show: Callable[[Any], None], value: Any) -> None:
-        """Run `show(value)` on the event loop, unless a newer load or the app's exit has
-        overtaken this one."""
-
-        def apply() -> None:
-            if self.app.is_running and not worker.is_cancelled:
-                show(value)
-
-        if worker.is_cancelled:
-            return
-        try:
-            self.app.call_from_thread(apply)
-        except RuntimeError:  # the app stopped meanwhile
-            pass
+        deliver(self.app, worker, show, value)
 
     def _failed(self, message: str) -> None:
         self.query_one("#stats-summary", Static).update(Text(message, style="bold"))
