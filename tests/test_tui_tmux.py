@@ -316,12 +316,17 @@ def test_study_in_a_real_terminal_grades_undoes_and_saves(tmux: Tmux, tmp_path: 
     graded.append(Graded(undone.deck, undone.kind, 4, labels_shown(screen)))
     screen = tmux.wait_for(f"done {len(graded)}", question_up(len(graded)))
 
-    # Quit: q, after leaving the answer box if the card has one (there q would be typed).
-    if TYPED_HINT in screen:
-        tmux.keys("Escape")
-        tmux.wait_for(
-            "the reviewer keys in the footer", lambda s: "Show/Good" in s.splitlines()[-1]
-        )
+    # Quit: Escape first (it leaves an answer box, where q would be typed, or else goes to
+    # the dashboard; the card may still be painting, so do not guess which), then q.
+    # Pauses around Escape: focus moves to an answer box just after the card is painted, and a
+    # terminal reads Escape followed at once by q as Alt+q.
+    time.sleep(0.5)
+    tmux.keys("Escape")
+    tmux.wait_for(
+        "keys that quit in the footer",
+        lambda s: any(k in s.splitlines()[-1] for k in ("Show/Good", "Study now")),
+    )
+    time.sleep(0.3)
     tmux.keys("q")
     assert tmux.wait_until_exit() == 0, tmux.screen()
     check_against_disk(graded, db)
