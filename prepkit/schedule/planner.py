@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from prepkit.schedule.memory import Memory
@@ -106,7 +106,6 @@ class Plan:
     minutes_to_cover_all: float | None = None  # daily minutes that introduce every card
     later_date: date | None = None  # a date at which today's budget introduces every card
     drop_topics_weight: float | None = None  # dropping topics up to this weight makes it fit
-    recall_by_card: dict[int, float] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def minutes_per_day(self) -> float:
@@ -124,12 +123,10 @@ class _Branch:
     """One possible memory of a card: with probability p, stability S, difficulty D, last
     reviewed on day `last`, next seen on day `due` (None: not before the interview)."""
 
-    __slots__ = ("d", "due", "final", "last", "p", "s")
+    __slots__ = ("d", "due", "last", "p", "s")
 
-    def __init__(
-        self, p: float, s: float, d: float, last: int, due: int | None, final: bool = False
-    ) -> None:
-        self.p, self.s, self.d, self.last, self.due, self.final = p, s, d, last, due, final
+    def __init__(self, p: float, s: float, d: float, last: int, due: int | None) -> None:
+        self.p, self.s, self.d, self.last, self.due = p, s, d, last, due
 
 
 @dataclass(slots=True)
@@ -252,7 +249,6 @@ class _Run:
     recall: float
     days: list[PlanDay]
     introduced: int
-    recall_by_card: dict[int, float]
 
 
 class _Days:
@@ -291,7 +287,7 @@ def _simulate(
     for c in start:
         card = _Card(c.card_id, c.weight, [], c.introduced)
         for b in c.branches:
-            branch = _Branch(b.p, b.s, b.d, b.last, b.due, b.final)
+            branch = _Branch(b.p, b.s, b.d, b.last, b.due)
             if branch.due is not None and branch.due >= horizon:
                 _pull_in(model, branch, branch.last, horizon, budgets, reserved)
             card.branches.append(branch)
@@ -361,7 +357,6 @@ def _simulate(
         )
     total_weight = sum(card.weight for card in cards) or 1.0
     recall = 0.0
-    by_card: dict[int, float] = {}
     for card in cards:
         # branch probabilities add up to 1 within float rounding: hence the min
         r = (
@@ -375,10 +370,9 @@ def _simulate(
             if card.introduced
             else 0.0
         )
-        by_card[card.card_id] = r
         recall += card.weight * r
     introduced = sum(1 for card in cards if card.introduced)
-    return _Run(recall / total_weight, days, introduced, by_card)
+    return _Run(recall / total_weight, days, introduced)
 
 
 def _age_on_the_morning(horizon: int, last: int) -> int:
@@ -417,7 +411,7 @@ def _schedule(
     memory = model.memory
     due = day + memory.interval(branch.s, model.retention)
     if due < horizon:
-        branch.due, branch.final = due, False
+        branch.due = due
         return
     _pull_in(model, branch, day, horizon, budgets, reserved)
 
@@ -433,7 +427,6 @@ def _pull_in(
     """One last review before the interview for a branch FSRS would next show after it: on the
     latest day whose last-review reservations have room (none if it adds almost nothing)."""
     memory = model.memory
-    branch.final = True
     branch.due = None
     if memory.recall(_age_on_the_morning(horizon, day), branch.s) > 0.97:
         return
@@ -528,7 +521,6 @@ def plan(
         total=total,
         new_per_day=rate,
         feasible=feasible,
-        recall_by_card=run.recall_by_card,
     )
     if feasible or not explain or not queue:
         return plan_
@@ -642,5 +634,4 @@ def _explain(
         minutes_to_cover_all=minutes if minutes is None else float(minutes),
         later_date=later,
         drop_topics_weight=drop,
-        recall_by_card=plan_.recall_by_card,
     )

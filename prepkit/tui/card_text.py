@@ -9,14 +9,14 @@ honoured because learners type them when they edit a card: fenced code blocks (h
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from prepkit.deck.check import Verdict, cloze_hidden, cloze_revealed
+from prepkit.deck.check import Verdict
 from prepkit.deck.model import CLOZE_PATTERN, Card, Kind
 
 if TYPE_CHECKING:
@@ -147,17 +147,6 @@ def back(
     return Group(*parts)
 
 
-def plain_front(card: Card) -> str:
-    """The question as one plain string (lists, tables, search)."""
-    if card.kind is Kind.CLOZE:
-        return cloze_hidden(card.front)
-    return card.front
-
-
-def plain_cloze(card: Card) -> str:
-    return cloze_revealed(card.front) if card.kind is Kind.CLOZE else card.front
-
-
 def rubric_grade(ticked: int, total: int) -> int:
     """The grade proposed for a prompt card from how many rubric points the learner covered:
     all of them is Good, at least half is Hard, fewer is Again. Easy stays the learner's call."""
@@ -168,12 +157,3 @@ def rubric_grade(ticked: int, total: int) -> int:
     if 2 * ticked >= total:
         return 2
     return 1
-
-
-def first_line(text: str, width: int = 80) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
-def rubric_lines(points: Sequence[str], ticked: Sequence[bool]) -> list[str]:
-    return [f"[{'x' if mark else ' '}] {point}" for point, mark in zip(points, ticked, strict=True)]
