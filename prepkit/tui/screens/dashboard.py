@@ -283,13 +283,17 @@ class DashboardScreen(Screen[None]):
         workspace = self.app.workspace
         settings = workspace.settings()
         today = study_date(now, settings.zone, settings.day_start_hour)
-        # Today's new cards: what a session opened now would hold, the daily limit less the new
-        # cards already seen today. A session of its own, on this thread, so the app's session
-        # (perhaps showing a card) is left as it is.
-        with StudySession(workspace, now) as session:
-            new = session.counts().new
+        plan = _plan_or_none(workspace, now, settings)
+        if plan is not None and plan.days:
+            new = len(plan.days[0].new)  # a session follows the plan: no need to open one
+        else:
+            # What a session opened now would hold: the daily limit less the new cards already
+            # seen today. A session of its own, on this thread, so the app's session (perhaps
+            # showing a card) is left as it is.
+            with StudySession(workspace, now) as session:
+                new = session.counts().new
         return Today(
-            plan=_plan_or_none(workspace, now, settings),
+            plan=plan,
             stats=stats(workspace, now),
             new=new,
             streak=streak(workspace, now),
