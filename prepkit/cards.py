@@ -313,14 +313,7 @@ def card_info(workspace: Workspace, card: CardRef, now: datetime) -> CardInfo:
         row = _find(conn, workspace.learner_id, card)
         memory_row = conn.execute(
             select(
-                s.state,
-                s.step,
-                s.stability,
-                s.difficulty,
-                s.due,
-                s.last_review,
-                s.reps,
-                s.lapses,
+                *m.MEMORY_COLUMNS,
                 s.suspended,
                 s.buried_until,
                 s.flag,
@@ -333,7 +326,7 @@ def card_info(workspace: Workspace, card: CardRef, now: datetime) -> CardInfo:
             .order_by(r.reviewed_at, r.id)
         ).all()
     settings = workspace.settings()
-    memory = state_from_row(memory_row[:8])
+    memory = state_from_row(memory_row[: len(m.MEMORY_COLUMNS)])
     reviewer = Reviewer(desired_retention=settings.desired_retention)
     interval = None
     if memory.due is not None and memory.last_review is not None:

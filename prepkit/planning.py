@@ -139,14 +139,7 @@ def _read(workspace: Workspace, since_ms: int) -> tuple[list[PlanCard], Costs, i
                 c.id,
                 c.deck_id,
                 c.position,
-                s.state,
-                s.step,
-                s.stability,
-                s.difficulty,
-                s.due,
-                s.last_review,
-                s.reps,
-                s.lapses,
+                *m.MEMORY_COLUMNS,
             )
             .join(s, s.card_id == c.id)
             .where(
@@ -170,7 +163,7 @@ def _read(workspace: Workspace, since_ms: int) -> tuple[list[PlanCard], Costs, i
         PlanCard(
             card_id=int(row[0]),
             weight=weights.get(str(row[1]), 1.0),
-            state=None if row[3] == 0 else state_from_row(row[3:11]),
+            state=None if row[3] == 0 else state_from_row(row[3:]),
             order=int(row[2]),
         )
         for row in rows

@@ -111,6 +111,19 @@ class CardState(Base):
     flag: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# A card's memory state, in the order prepkit.store.queries.state_from_row reads it.
+MEMORY_COLUMNS = (
+    CardState.state,
+    CardState.step,
+    CardState.stability,
+    CardState.difficulty,
+    CardState.due,
+    CardState.last_review,
+    CardState.reps,
+    CardState.lapses,
+)
+
+
 class Review(Base):
     """One answer. The state before it is kept, so undo is exact and history can be replayed."""
 
