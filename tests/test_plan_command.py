@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 
 from prepkit.config import Settings
@@ -10,7 +12,7 @@ from prepkit.schedule.review import Rating
 from prepkit.study import StudySession
 from prepkit.workspace import Workspace
 
-from .conftest import NOW
+from .conftest import NOW, subprocess_env
 from .tui_helpers import rows
 
 
@@ -27,6 +29,24 @@ def test_plan_json_contract(cli, deck_dir) -> None:
     assert sum(d["new"] for d in data["days"]) == 5 and data["feasible"] is True
     assert all(d["minutes"] <= 20 for d in data["days"])
     assert 0.5 < data["expected_recall"] <= 1
+
+
+def test_plan_json_is_all_that_reaches_stdout_in_a_real_process(deck_dir, tmp_path) -> None:
+    """The LP solver is a C library that can print to the process's stdout behind Python's
+    back; a script reading `prepkit plan --json` must get JSON and nothing else."""
+    env = subprocess_env(tmp_path)
+    run = [sys.executable, "-m", "prepkit"]
+    synced = subprocess.run([*run, "sync", str(deck_dir)], env=env, capture_output=True)
+    assert synced.returncode == 0, synced.stderr
+    result = subprocess.run(
+        [*run, "plan", "--interview", "2026-12-04", "--minutes", "20", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["interview"] == "2026-12-04"
+    assert "HiGHS" not in result.stdout + result.stderr
 
 
 def test_plan_text_says_when_the_budget_is_short(cli, deck_dir) -> None:

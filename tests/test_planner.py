@@ -148,14 +148,20 @@ def test_a_date_that_is_not_a_date_is_refused() -> None:
         plan(new_cards(5), TODAY, "2026-13-45", 30)  # type: ignore[arg-type]
 
 
-def test_heaviest_topics_come_first_when_the_budget_is_short() -> None:
+def test_when_the_budget_is_short_the_cards_left_out_are_the_lightest() -> None:
     cards = new_cards(30, weight=1.0) + new_cards(30, weight=3.0, first_id=100)
     result = plan(cards, TODAY, TODAY + timedelta(days=3), 8)
     introduced = [card_id for day in result.days for card_id in day.new]
     assert 0 < len(introduced) < 60
     heavy = [i for i in introduced if i >= 100]
-    assert introduced[: len(heavy)] == heavy  # every heavy card before any light one
-    assert heavy == sorted(heavy)  # in deck order within the topic
+    light = [i for i in introduced if i < 100]
+    assert heavy == list(range(100, 130))  # every heavy card, in deck order
+    assert light == list(range(len(light)))  # light ones fill what is left, from the start
+    # Weight 3 is worth three times as much on the morning: the heavy cards get the later
+    # days, which leave them fresher on the morning.
+    first_heavy = next(i for i, day in enumerate(result.days) if any(c >= 100 for c in day.new))
+    last_light = max(i for i, day in enumerate(result.days) if any(c < 100 for c in day.new))
+    assert first_heavy >= last_light
 
 
 def test_a_review_due_after_the_interview_is_pulled_in_before_it() -> None:

@@ -1,39 +1,49 @@
 """The deadline planner: the most recall on the interview morning for the minutes the learner has.
 
-FSRS schedules for a fixed retention forever; an interview is one morning. The planner looks at
-every card's memory state, the interview date and the minutes of each day, and simulates the
-days ahead in expectation: each card is carried as a few weighted branches (recalled or forgotten
-at each review, merged when they end up alike), so the recall it predicts is an expected value,
-not one lucky path. It then picks the policy that scores best:
+FSRS schedules for a fixed retention forever; an interview is one morning. The planner prices,
+for every card, the ways it could be studied until then (`courses`: introduced on which day,
+reviewed on fixed days or by FSRS with a last review pulled in before the interview), each in
+expectation over the learner's answers: its expected recall on the morning and its expected
+seconds on each day. It then chooses a course for every card so that the weighted recall on the
+morning is as high as the days' budgets allow (`allocation`, a linear program), and rounds that
+choice card by card without letting any day go over its budget.
 
-- New cards go in heaviest topic first (then in deck order, which puts basics before what builds
-  on them), at a steady number a day; the number is searched, since too many new cards leave no
-  time to keep the old ones, too few leave cards never seen (they count as 0 on the day).
-- Reviews follow FSRS at the desired retention while the interview is far. A review that would
-  land after the interview is pulled in: the card gets one last review as close to the morning as
-  the days' budgets allow, spread over the last days so there is no pile-up on the eve.
-- A day never plans more than its budget: what does not fit moves to the next day (and, in the
-  last days, the reviews worth the least recall per minute are the ones left out).
+What comes out is not written as rules, but it is what one would want: with minutes to spare,
+every card is consolidated and refreshed in the last days, spread so there is no pile-up on the
+eve; with few minutes, heavy topics are met early and refreshed, light ones once and late, and
+the cards left out are the ones worth least per minute. New cards of a topic go in deck order,
+which puts basics before what builds on them.
 
-The result is a day-by-day plan (which new cards, how many reviews, how many minutes) and the
-predicted weighted recall on the morning. After the interview there is nothing to plan: the
-faces go back to ordinary FSRS scheduling.
+The plan is made afresh every day from the stored memory states, so what really happened (a
+lapse, a day missed) is taken into account the next morning. After the interview there is
+nothing to plan: the faces go back to ordinary FSRS scheduling.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
+from prepkit.schedule.allocation import Group, Infeasible, allocate
+from prepkit.schedule.courses import (
+    Branch,
+    Calendar,
+    Costs,
+    Course,
+    Model,
+    courses_from,
+    new_card_courses,
+)
 from prepkit.schedule.memory import Memory
 from prepkit.schedule.review import CardState, State
 
-MAX_BRANCHES = 4  # outcomes of a new card's first day kept apart
-PLAN_BRANCHES = 6  # memories per card in the plan that is shown (the search uses 1)
-TIE = 0.005  # predicted recall differences below this are noise, not a reason to wait
-FINAL_SHARE = 0.8  # of a day's budget that last-review reservations may take, by default
+__all__ = ["Costs", "Plan", "PlanCard", "PlanDay", "PlanError", "plan"]
+
+TIME_PRICE = 0.0005  # recall a second must buy, for a card of average weight (3 points a minute)
+LATER = (7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365)  # days a later interview is tried at
 
 
 class PlanError(ValueError):
@@ -51,44 +61,10 @@ class PlanCard:
 
 
 @dataclass(frozen=True, slots=True)
-class Costs:
-    """Seconds a learner spends. Defaults are FSRS's simulator averages over Anki users
-    (fsrs-optimizer); `Costs.from_history` replaces them with the learner's own."""
-
-    learn: tuple[float, float, float, float] = (33.79, 24.3, 13.68, 6.5)  # first answer, by grade
-    review: tuple[float, float, float, float] = (23.0, 11.68, 7.33, 5.6)  # later answers, by grade
-    first_rating: tuple[float, float, float, float] = (0.24, 0.094, 0.495, 0.171)
-    success_rating: tuple[float, float, float] = (0.224, 0.631, 0.145)  # Hard, Good, Easy
-
-    @classmethod
-    def from_history(
-        cls, first: Sequence[tuple[int, float]], later: Sequence[tuple[int, float]]
-    ) -> Costs:
-        """Costs from (grade, seconds) of the learner's first answers and later answers; a grade
-        with fewer than 10 answers keeps the default (too few to trust)."""
-        default = cls()
-
-        def means(pairs: Sequence[tuple[int, float]], base: tuple[float, ...]) -> list[float]:
-            out = list(base)
-            for grade in range(1, 5):
-                seconds = [s for g, s in pairs if g == grade and 0 < s <= 60]
-                if len(seconds) >= 10:
-                    out[grade - 1] = sum(seconds) / len(seconds)
-            return out
-
-        learn = means(first, default.learn)
-        review = means(later, default.review)
-        return cls(
-            learn=(learn[0], learn[1], learn[2], learn[3]),
-            review=(review[0], review[1], review[2], review[3]),
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class PlanDay:
     date: date
     new: tuple[int, ...]  # card ids to introduce, in order
-    reviews: tuple[int, ...]  # card ids to review (today exactly; later days expected)
+    reviews: tuple[int, ...]  # card ids to review (today exactly; later days likely)
     expected_reviews: float
     minutes: float
     budget: float
@@ -101,7 +77,7 @@ class Plan:
     expected_recall: float  # weighted mean recall on the interview morning (new cards: 0)
     introduced: int  # cards studied by the interview (already or by this plan)
     total: int
-    new_per_day: int
+    new_per_day: int  # the most new cards of any day
     feasible: bool  # every card is introduced within the budget
     minutes_to_cover_all: float | None = None  # daily minutes that introduce every card
     later_date: date | None = None  # a date at which today's budget introduces every card
@@ -116,346 +92,217 @@ class Plan:
         return max((day.minutes for day in self.days), default=0.0)
 
 
-# -- the simulation ----------------------------------------------------------------------------
+# -- cards into groups ------------------------------------------------------------------------
 
 
-class _Branch:
-    """One possible memory of a card: with probability p, stability S, difficulty D, last
-    reviewed on day `last`, next seen on day `due` (None: not before the interview)."""
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """A studied card's memory at the start of today: one branch, and its first review day if
+    it is already due (0) or in learning steps; None lets each course's FSRS target decide."""
 
-    __slots__ = ("d", "due", "last", "p", "s")
-
-    def __init__(self, p: float, s: float, d: float, last: int, due: int | None) -> None:
-        self.p, self.s, self.d, self.last, self.due = p, s, d, last, due
-
-
-@dataclass(slots=True)
-class _Outcome:
-    """End-of-day memory after introducing a card (the same for every new card)."""
-
-    branches: list[tuple[float, float, float]]  # (p, S, D)
-    seconds: float
+    branch: Branch
+    due_now: bool
 
 
-class _Model:
-    """What the plan needs from FSRS and the costs, precomputed once per plan."""
-
-    def __init__(self, memory: Memory, costs: Costs, retention: float) -> None:
-        self.memory = memory
-        self.costs = costs
-        self.retention = retention
-        self.share = FINAL_SHARE  # set by each simulation: the policy being tried
-        self.intro = self._introduction()
-        q = costs.success_rating
-        self.success_seconds = sum(q[i] * costs.review[i + 1] for i in range(3))
-        # Relearning after a lapse: repeats until Good or Easy (Hard repeats the step).
-        repeats = 1 / (1 - q[0])
-        self.lapse_seconds = costs.review[0] + repeats * self.success_seconds
-
-    def _introduction(self) -> _Outcome:
-        """Enumerate a new card's first day: the first grade, then learning steps (1 m, 10 m)
-        repeated the same day, where recall is certain (0 whole days) and the grade is Hard,
-        Good or Easy; ends when the card graduates. Branches below 1e-4 are folded away."""
-        memory, costs = self.memory, self.costs
-        q = costs.success_rating
-        done: list[tuple[float, float, float]] = []
-        seconds = 0.0
-        # (probability, step, S, D)
-        frontier: list[tuple[float, int, float, float]] = []
-        for grade in range(1, 5):
-            p = costs.first_rating[grade - 1]
-            seconds += p * costs.learn[grade - 1]
-            s, d = memory.initial_stability(grade), memory.initial_difficulty(grade)
-            if grade == 4:
-                done.append((p, s, d))
-            else:
-                step = 1 if grade == 3 else 0
-                frontier.append((p, step, s, d))
-        for _ in range(12):
-            if not frontier:
-                break
-            following: list[tuple[float, int, float, float]] = []
-            for p, step, s, d in frontier:
-                for grade, share in ((2, q[0]), (3, q[1]), (4, q[2])):
-                    pp = p * share
-                    seconds += pp * costs.review[grade - 1]
-                    s2 = memory.short_term_stability(s, grade)
-                    d2 = memory.next_difficulty(d, grade)
-                    graduates = grade == 4 or (grade == 3 and step == 1)
-                    if graduates or pp < 1e-4:
-                        done.append((pp, s2, d2))
-                    else:
-                        following.append((pp, step + (1 if grade == 3 else 0), s2, d2))
-            frontier = following
-        for p, _step, s, d in frontier:
-            done.append((p, s, d))
-        return _Outcome(_merge_triples(done, MAX_BRANCHES), seconds)
-
-    def review_seconds(self, r: float) -> float:
-        return r * self.success_seconds + (1 - r) * self.lapse_seconds
-
-    def after_review(self, s: float, d: float, r: float) -> list[tuple[float, float, float]]:
-        """(p, S, D) after a review on a later day with recall probability r: recalled (Hard,
-        Good or Easy, averaged in log S) or forgotten and relearned the same day."""
-        memory, q = self.memory, self.costs.success_rating
-        log_s = dv = 0.0
-        for share, grade in zip(q, (2, 3, 4), strict=True):
-            log_s += share * math.log(memory.recall_stability(d, s, r, grade))
-            dv += share * memory.next_difficulty(d, grade)
-        out = [(r, math.exp(log_s), dv)]
-        lapse = 1 - r
-        if lapse > 1e-6:
-            sf = memory.forget_stability(d, s, r)
-            df = memory.next_difficulty(d, 1)
-            # The relearning step ends Good (mostly) or Easy; Hard repeats it unchanged.
-            good = q[1] / (q[1] + q[2])
-            s2 = math.exp(
-                good * math.log(memory.short_term_stability(sf, 3))
-                + (1 - good) * math.log(memory.short_term_stability(sf, 4))
-            )
-            d2 = good * memory.next_difficulty(df, 3) + (1 - good) * memory.next_difficulty(df, 4)
-            out.append((lapse, s2, d2))
-        return out
+def _known(state: CardState, today_start: datetime) -> _Known:
+    last = state.last_review or today_start
+    last_day = math.floor((last - today_start).total_seconds() / 86400)
+    stability = state.stability if state.stability is not None else 0.1
+    difficulty = state.difficulty if state.difficulty is not None else 5.0
+    learning = state.state in (State.LEARNING, State.RELEARNING) or state.due is None
+    due_now = learning or (state.due is not None and state.due < today_start + timedelta(days=1))
+    return _Known((1.0, stability, difficulty, min(last_day, 0)), due_now)
 
 
-def _merge_triples(
-    items: list[tuple[float, float, float]], limit: int
-) -> list[tuple[float, float, float]]:
-    """Merge (p, S, D) until at most `limit` remain, joining neighbours in log S."""
-    items = sorted(items, key=lambda item: item[1])
-    while len(items) > limit:
-        best, gap = 0, math.inf
-        for i in range(len(items) - 1):
-            g = math.log(items[i + 1][1]) - math.log(items[i][1])
-            if g < gap:
-                best, gap = i, g
-        (p1, s1, d1), (p2, s2, d2) = items[best], items[best + 1]
-        p = p1 + p2
-        merged = (p, math.exp((p1 * math.log(s1) + p2 * math.log(s2)) / p), (p1 * d1 + p2 * d2) / p)
-        items[best : best + 2] = [merged]
-    return items
-
-
-@dataclass(slots=True, eq=False)
-class _Card:
-    card_id: int
-    weight: float
-    branches: list[_Branch]
-    introduced: bool
+def _is_new(card: PlanCard) -> bool:
+    state = card.state
+    return state is None or state.state is State.NEW or state.stability is None
 
 
 @dataclass(slots=True)
-class _Run:
-    recall: float
-    days: list[PlanDay]
-    introduced: int
+class _Groups:
+    """The LP's groups and, for each, its cards (new ones in deck order)."""
+
+    groups: list[Group]
+    members: list[list[PlanCard]]
 
 
-class _Days:
-    """Branches waiting for their review day: one list per day, plus dead-branch skipping."""
-
-    def __init__(self, horizon: int) -> None:
-        self.horizon = horizon
-        self.lists: list[list[tuple[_Card, _Branch]]] = [[] for _ in range(horizon)]
-
-    def put(self, card: _Card, branch: _Branch) -> None:
-        if branch.due is not None and branch.due < self.horizon:
-            self.lists[branch.due].append((card, branch))
-
-
-def _simulate(
-    model: _Model,
-    start: list[_Card],
-    queue: Sequence[int],
-    horizon: int,
-    budgets: Sequence[float],
-    new_per_day: int,
-    today: date,
-    branches: int,
-    keep_plan: bool,
-    share: float = 0.8,
-) -> _Run:
-    """Run the policy day by day in expectation; returns the predicted recall on day `horizon`.
-
-    Each card keeps at most `branches` memories (1: the average path, quick enough to compare
-    many policies; 2-3: the plan that is shown, with its predicted recall)."""
-    memory = model.memory
-    model.share = share
-    cards: list[_Card] = []
-    waiting = _Days(horizon)
-    reserved = [0.0] * horizon
-    for c in start:
-        card = _Card(c.card_id, c.weight, [], c.introduced)
-        for b in c.branches:
-            branch = _Branch(b.p, b.s, b.d, b.last, b.due)
-            if branch.due is not None and branch.due >= horizon:
-                _pull_in(model, branch, branch.last, horizon, budgets, reserved)
-            card.branches.append(branch)
-            waiting.put(card, branch)
-        cards.append(card)
-    by_id = {c.card_id: c for c in cards}
-    pending = list(reversed(queue))  # popped from the end: introduction order
-    days: list[PlanDay] = []
-    for day in range(horizon):
-        capacity = budgets[day] * 60.0
-        spent = 0.0
-        reviewed: list[int] = []
-        expected = 0.0
-        due = [(card, branch) for card, branch in waiting.lists[day] if branch.p > 0]
-        waiting.lists[day] = []
-        due.sort(key=lambda item: -item[0].weight)
-        touched: list[_Card] = []
-        for card, branch in due:
-            r = memory.recall(day - branch.last, branch.s)
-            cost = branch.p * model.review_seconds(r)
-            if spent + cost > capacity + 1e-9:
-                if day + 1 < horizon:
-                    branch.due = day + 1
-                    waiting.put(card, branch)
-                else:
-                    branch.due = None
-                continue
-            spent += cost
-            expected += branch.p
-            if keep_plan:
-                reviewed.append(card.card_id)
-            card.branches.remove(branch)
-            weight, branch.p = branch.p, 0.0  # replaced by its outcomes; a stale entry skips
-            for p, s_, d_ in model.after_review(branch.s, branch.d, r):
-                card.branches.append(_Branch(weight * p, s_, d_, day, None))
-            touched.append(card)
-        new_ids: list[int] = []
-        wanted = min(new_per_day, len(pending))
-        while wanted > 0 and spent + model.intro.seconds <= capacity + 1e-9:
-            card = by_id[pending.pop()]
-            spent += model.intro.seconds
-            new_ids.append(card.card_id)
-            card.introduced = True
-            card.branches = [_Branch(p, s_, d_, day, None) for p, s_, d_ in model.intro.branches]
-            touched.append(card)
-            wanted -= 1
-        for card in dict.fromkeys(touched):
-            fresh = [b for b in card.branches if b.last == day]
-            old = [b for b in card.branches if b.last != day]
-            if branches == 1 and not old and len(fresh) > 1:
-                fresh = [_average(fresh)]  # the quick path used by the search
-            elif len(fresh) + len(old) > branches:
-                fresh = _merge_fresh(fresh, max(1, branches - len(old)))
-            for branch in fresh:
-                _schedule(model, branch, day, horizon, budgets, reserved)
-                waiting.put(card, branch)
-            card.branches = old + fresh
-        days.append(
-            PlanDay(
-                date=today + timedelta(days=day),
-                new=tuple(new_ids),
-                reviews=tuple(dict.fromkeys(reviewed)),
-                expected_reviews=expected,
-                minutes=spent / 60.0,
-                budget=budgets[day],
-            )
-        )
-    total_weight = sum(card.weight for card in cards) or 1.0
-    recall = 0.0
+def _group(
+    model: Model, cards: Sequence[PlanCard], calendar: Calendar, today_start: datetime
+) -> _Groups:
+    """New cards grouped by weight (all share one list of courses); studied cards grouped by
+    weight and a memory close enough to price once (same last day and due-today flag,
+    stability within 5%, difficulty within 0.25)."""
+    new: dict[float, list[PlanCard]] = defaultdict(list)
+    known: dict[tuple[float, int, bool, int, int], list[tuple[PlanCard, _Known]]] = defaultdict(
+        list
+    )
     for card in cards:
-        # branch probabilities add up to 1 within float rounding: hence the min
-        r = (
-            min(
-                1.0,
-                sum(
-                    b.p * memory.recall(_age_on_the_morning(horizon, b.last), b.s)
-                    for b in card.branches
-                ),
+        if _is_new(card):
+            new[card.weight].append(card)
+            continue
+        assert card.state is not None
+        k = _known(card.state, today_start)
+        _p, s, d, last = k.branch
+        key = (card.weight, last, k.due_now, round(math.log(s) * 20), round(d * 4))
+        known[key].append((card, k))
+    out = _Groups([], [])
+    shared = new_card_courses(model, calendar) if new and calendar.open else []
+    for weight in sorted(new, key=lambda w: -w):
+        members = sorted(new[weight], key=lambda c: (c.order, c.card_id))
+        out.groups.append(Group(weight, len(members), shared, studied=False))
+        out.members.append(members)
+    priced: dict[tuple[int, bool, int, int], list[Course]] = {}
+    for key, entries in known.items():
+        weight, last, due_now, s_key, d_key = key
+        memory_key = (last, due_now, s_key, d_key)
+        if memory_key not in priced:
+            first = entries[0][1]
+            due: list[int | None] = [0 if first.due_now else None]
+            priced[memory_key] = courses_from(model, [first.branch], due, 0, calendar)
+        out.groups.append(Group(weight, len(entries), priced[memory_key], studied=True))
+        out.members.append(sorted((card for card, _ in entries), key=lambda c: c.card_id))
+    return out
+
+
+# -- from the LP's answer to one course per card ----------------------------------------------
+
+
+def _counts(shares: Sequence[float], total: int) -> list[int]:
+    """Whole numbers of cards per course, adding up to `total` (largest remainders first)."""
+    counts = [math.floor(v + 1e-9) for v in shares]
+    left = total - sum(counts)
+    order = sorted(range(len(shares)), key=lambda i: -(shares[i] - counts[i]))
+    for i in order[: max(0, left)]:
+        counts[i] += 1
+    return counts
+
+
+Choice = tuple[PlanCard, Course | None, Course | None]  # (card, course, fallback)
+
+
+def _assign(grouped: _Groups, shares: list[list[float]]) -> list[Choice]:
+    """A course for each card. New cards: the earliest introductions go to the first cards in
+    deck order; a new card not placed is not introduced. Fallbacks are what a card takes if its
+    day turns out over budget: nothing for a new card, no review for a studied one."""
+    out: list[Choice] = []
+    for group, members, x in zip(grouped.groups, grouped.members, shares, strict=True):
+        total = len(members) if group.studied else min(len(members), round(sum(x)))
+        counts = _counts(x, total)
+        chosen = [group.courses[i] for i, n in enumerate(counts) for _ in range(n)]
+        chosen.sort(key=lambda c: (c.intro if c.intro is not None else -1, -c.recall))
+        fallback = group.courses[0] if group.studied else None
+        for index, card in enumerate(members):
+            course = chosen[index] if index < len(chosen) else fallback
+            out.append((card, course, fallback))
+    return out
+
+
+def _within_budgets(choices: list[Choice], budgets: Sequence[float]) -> list[Choice]:
+    """Rounding can put a day a few seconds over its budget: on such a day, the cards whose
+    course is worth least per second of that day fall back, until the day fits."""
+    load = [0.0] * len(budgets)
+    for _card, course, _fallback in choices:
+        for day, seconds in course.seconds if course else ():
+            load[day] += seconds
+    out = list(choices)
+    for day, budget in enumerate(budgets):
+        if load[day] <= budget + 1e-6:
+            continue
+        candidates = []
+        for i, (card, course, fallback) in enumerate(out):
+            if course is None or course is fallback:
+                continue
+            here = dict(course.seconds).get(day, 0.0)
+            if here > 0:
+                kept = fallback.recall if fallback else 0.0
+                candidates.append((card.weight * (course.recall - kept) / here, i))
+        candidates.sort()
+        for _value, i in candidates:
+            if load[day] <= budget + 1e-6:
+                break
+            card, course, fallback = out[i]
+            for d, seconds in course.seconds if course else ():
+                load[d] -= seconds
+            for d, seconds in fallback.seconds if fallback else ():
+                load[d] += seconds
+            out[i] = (card, fallback, fallback)
+    return out
+
+
+def _fill(
+    grouped: _Groups, choices: list[Choice], budgets: Sequence[float], price: float
+) -> list[Choice]:
+    """New cards the whole-number pass could not place (it only tries the courses the LP used,
+    whose days the LP filled to the second) get the best other course that still fits, heaviest
+    topic first; then each topic's introductions go to its cards in deck order again."""
+    load = [0.0] * len(budgets)
+    for _card, course, _fallback in choices:
+        for day, seconds in course.seconds if course else ():
+            load[day] += seconds
+    placed = {card.card_id: course for card, course, _ in choices}
+    for group, members in zip(grouped.groups, grouped.members, strict=True):
+        if group.studied:
+            continue
+        for card in members:
+            if placed[card.card_id] is not None:
+                continue
+            best, value = None, 0.0
+            for course in group.courses:
+                gain = group.weight * course.recall - price * sum(s for _d, s in course.seconds)
+                if gain > value and all(
+                    load[day] + seconds <= budgets[day] + 1e-6 for day, seconds in course.seconds
+                ):
+                    best, value = course, gain
+            if best is None:
+                break  # nothing fits for this topic's cards: nor for its next ones
+            placed[card.card_id] = best
+            for day, seconds in best.seconds:
+                load[day] += seconds
+    out: list[Choice] = []
+    for group, members in zip(grouped.groups, grouped.members, strict=True):
+        courses = [placed[card.card_id] for card in members]
+        if not group.studied:
+            taken = sorted(
+                (c for c in courses if c is not None), key=lambda c: (c.intro or 0, -c.recall)
             )
-            if card.introduced
-            else 0.0
+            courses = [*taken, *[None] * (len(members) - len(taken))]
+        fallback = group.courses[0] if group.studied else None
+        out.extend((card, course, fallback) for card, course in zip(members, courses, strict=True))
+    return out
+
+
+def _days(choices: list[Choice], budgets: Sequence[float], today: date) -> list[PlanDay]:
+    horizon = len(budgets)
+    new: list[list[PlanCard]] = [[] for _ in range(horizon)]
+    reviews: list[list[int]] = [[] for _ in range(horizon)]
+    expected = [0.0] * horizon
+    seconds = [0.0] * horizon
+    for card, course, _fallback in choices:
+        if course is None:
+            continue
+        if course.intro is not None:
+            new[course.intro].append(card)
+        for day, p in course.reviews:
+            expected[day] += p
+            if p >= 0.5 or (day == 0 and p > 0):
+                reviews[day].append(card.card_id)
+        for day, s in course.seconds:
+            seconds[day] += s
+    return [
+        PlanDay(
+            date=today + timedelta(days=day),
+            new=tuple(c.card_id for c in sorted(new[day], key=lambda c: (-c.weight, c.order))),
+            reviews=tuple(reviews[day]),
+            expected_reviews=expected[day],
+            minutes=seconds[day] / 60.0,
+            budget=budgets[day],
         )
-        recall += card.weight * r
-    introduced = sum(1 for card in cards if card.introduced)
-    return _Run(recall / total_weight, days, introduced)
-
-
-def _age_on_the_morning(horizon: int, last: int) -> int:
-    """Days between a review on day `last` and the interview morning, counted in study days as
-    Anki counts them for FSRS (whose parameters were fitted that way): a review the evening
-    before is one day old on the morning."""
-    return max(0, horizon - last)
-
-
-def _average(branches: list[_Branch]) -> _Branch:
-    """One memory for several: probabilities added, stability averaged in log, as in merging."""
-    p = sum(b.p for b in branches)
-    log_s = sum(b.p * math.log(b.s) for b in branches) / p
-    d = sum(b.p * b.d for b in branches) / p
-    return _Branch(p, math.exp(log_s), d, branches[0].last, None)
-
-
-def _merge_fresh(branches: list[_Branch], limit: int) -> list[_Branch]:
-    """Merge today's outcomes of one card, nearest in log stability, down to `limit`."""
-    merged = _merge_triples([(b.p, b.s, b.d) for b in branches], limit)
-    last = branches[0].last
-    return [_Branch(p, s_, d_, last, None) for p, s_, d_ in merged]
-
-
-def _schedule(
-    model: _Model,
-    branch: _Branch,
-    day: int,
-    horizon: int,
-    budgets: Sequence[float],
-    reserved: list[float],
-) -> None:
-    """The next review of a branch reviewed on `day`: FSRS's interval at the target retention,
-    or, when that lands on or after the interview, one last review as late before it as the
-    budgets' reservations allow (none when a review would add almost no recall)."""
-    memory = model.memory
-    due = day + memory.interval(branch.s, model.retention)
-    if due < horizon:
-        branch.due = due
-        return
-    _pull_in(model, branch, day, horizon, budgets, reserved)
-
-
-def _pull_in(
-    model: _Model,
-    branch: _Branch,
-    day: int,
-    horizon: int,
-    budgets: Sequence[float],
-    reserved: list[float],
-) -> None:
-    """One last review before the interview for a branch FSRS would next show after it: on the
-    latest day whose last-review reservations have room (none if it adds almost nothing)."""
-    memory = model.memory
-    branch.due = None
-    if memory.recall(_age_on_the_morning(horizon, day), branch.s) > 0.97:
-        return
-    for when in range(horizon - 1, max(day, -1), -1):
-        r = memory.recall(when - day, branch.s)
-        cost = branch.p * model.review_seconds(r)
-        if reserved[when] + cost <= model.share * budgets[when] * 60.0:
-            reserved[when] += cost
-            branch.due = when
-            return
+        for day in range(horizon)
+    ]
 
 
 # -- the plan ----------------------------------------------------------------------------------
-
-
-def _start(card: PlanCard, today_start: datetime) -> _Card:
-    state = card.state
-    if state is None or state.state is State.NEW or state.stability is None:
-        return _Card(card.card_id, card.weight, [], False)
-    last = state.last_review or today_start
-    last_day = math.floor((last - today_start).total_seconds() / 86400)
-    if state.state in (State.LEARNING, State.RELEARNING) or state.due is None:
-        due = 0
-    else:
-        due = max(0, math.floor((state.due - today_start).total_seconds() / 86400))
-    difficulty = state.difficulty if state.difficulty is not None else 5.0
-    return _Card(
-        card.card_id, card.weight, [_Branch(1.0, state.stability, difficulty, last_day, due)], True
-    )
 
 
 def _budgets(minutes: float | Sequence[float], horizon: int) -> list[float]:
@@ -485,7 +332,8 @@ def plan(
 
     `minutes` is the daily budget, or one figure per day (0 for a day off). `today_start` is the
     instant the study day began (times in card states are measured from it); by default today's
-    midnight UTC. With `explain`, an infeasible plan also says what would make it feasible.
+    midnight UTC. `desired_retention` is FSRS's target where the plan follows FSRS. With
+    `explain`, an infeasible plan also says what would make it feasible.
     """
     if not isinstance(today, date) or not isinstance(interview, date):
         raise PlanError("the interview date must be a date (YYYY-MM-DD)")
@@ -498,131 +346,101 @@ def plan(
         raise PlanError("desired retention must be between 0.70 and 0.99")
     budgets = _budgets(minutes, horizon)
     memory = Memory(parameters) if parameters is not None else Memory()
-    model = _Model(memory, costs or Costs(), desired_retention)
-    if today_start is None:
-        from datetime import UTC, time
-
-        today_start = datetime.combine(today, time(0), tzinfo=UTC)
-    start = [_start(card, today_start) for card in cards]
-    order = sorted(
-        (card for card, state in zip(cards, start, strict=True) if not state.introduced),
-        key=lambda c: (-c.weight, c.order, c.card_id),
-    )
-    queue = [card.card_id for card in order]
-    best = _search(model, start, queue, horizon, budgets, today)
-    run, rate = best
-    total = len(cards)
-    feasible = run.introduced == total
+    model = Model(memory, costs or Costs(), desired_retention)
+    start = today_start or datetime.combine(today, time(0), tzinfo=UTC)
+    calendar = Calendar.of(budgets)
+    grouped = _group(model, cards, calendar, start)
+    seconds = [60.0 * b for b in budgets]
+    price = TIME_PRICE * sum(card.weight for card in cards) / max(1, len(cards))
+    try:  # every card seen, if the minutes allow it; the most recall within that
+        shares = allocate(grouped.groups, seconds, price, cover=True)
+    except Infeasible:  # else the most recall, which leaves out what is worth least a minute
+        shares = allocate(grouped.groups, seconds, price)
+    choices = _fill(grouped, _within_budgets(_assign(grouped, shares), seconds), seconds, price)
+    days = _days(choices, budgets, today)
+    total_weight = sum(card.weight for card in cards) or 1.0
+    recall = sum(card.weight * course.recall for card, course, _ in choices if course)
+    introduced = sum(1 for card, course, _ in choices if course is not None)
     plan_ = Plan(
         interview=interview,
-        days=tuple(run.days),
-        expected_recall=run.recall,
-        introduced=run.introduced,
-        total=total,
-        new_per_day=rate,
-        feasible=feasible,
+        days=tuple(days),
+        expected_recall=min(1.0, recall / total_weight),
+        introduced=introduced,
+        total=len(cards),
+        new_per_day=max((len(day.new) for day in days), default=0),
+        feasible=introduced == len(cards),
     )
-    if feasible or not explain or not queue:
+    if plan_.feasible or not explain:
         return plan_
-    return _explain(plan_, model, start, queue, cards, horizon, budgets, today)
+    return _explain(plan_, model, cards, budgets, start, today, price)
 
 
-def _search(
-    model: _Model,
-    start: list[_Card],
-    queue: list[int],
-    horizon: int,
-    budgets: Sequence[float],
-    today: date,
-) -> tuple[_Run, int]:
-    """The new-cards-a-day rate with the best predicted recall (coarse grid, then refined)."""
-    remaining = len(queue)
-    if remaining == 0:
-        return _simulate(model, start, queue, horizon, budgets, 0, today, PLAN_BRANCHES, True), 0
-    mean_budget = sum(budgets) / len(budgets) * 60.0
-    affordable = max(1, int(mean_budget / max(model.intro.seconds, 1.0)))
-    even = math.ceil(remaining / horizon)
-    grid = sorted(
-        {min(remaining, n) for n in (1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64, even, affordable)}
-    )
-    scores: dict[int, float] = {}
-    covered: dict[int, bool] = {}
-    share = FINAL_SHARE
+def _covers(
+    grouped: _Groups, budgets: Sequence[float], price: float, keep: Callable[[float], bool]
+) -> bool:
+    """Whether these budgets can introduce every new card whose weight is kept (the others are
+    left out of the plan)."""
+    groups = [g for g in grouped.groups if g.studied or keep(g.weight)]
+    try:
+        allocate(groups, [60.0 * b for b in budgets], price, cover=True)
+    except Infeasible:
+        return False
+    return True
 
-    def score(n: int) -> float:
-        if n not in scores:
-            run = _simulate(model, start, queue, horizon, budgets, n, today, 1, False, share)
-            scores[n] = run.recall
-            covered[n] = run.introduced == len(start)
-        return scores[n]
 
-    best = max(grid, key=score)
-    if not any(covered.values()):
-        # The budget cannot cover the deck: minutes are worth more on cards never seen than on
-        # pulled-in last reviews (the simulated learner agrees: +1 to +1.5 points). A rule, not
-        # a search, so that plans made on later days keep the same policy.
-        share = 0.0
-        scores.clear()
-        best = max(grid, key=score)
-    low = max(1, grid[max(0, grid.index(best) - 1)])
-    high = grid[min(len(grid) - 1, grid.index(best) + 1)]
-    for n in range(low, high + 1, max(1, (high - low) // 4)):
-        score(n)
-    # Among rates within half a point of the best, the fastest: cards met early have time to
-    # be consolidated, and a missed day late in the plan costs less.
-    top = max(scores.values())
-    best = max(n for n, value in scores.items() if value >= top - TIE)
-    run = _simulate(model, start, queue, horizon, budgets, best, today, PLAN_BRANCHES, True, share)
-    return run, best
+def _heavier_than(cut: float) -> Callable[[float], bool]:
+    return lambda weight: weight > cut
 
 
 def _explain(
     plan_: Plan,
-    model: _Model,
-    start: list[_Card],
-    queue: list[int],
+    model: Model,
     cards: Sequence[PlanCard],
-    horizon: int,
-    budgets: Sequence[float],
+    budgets: list[float],
+    start: datetime,
     today: date,
+    price: float,
 ) -> Plan:
     """What would let every card in: more minutes, a later date, or fewer topics."""
-
-    def covers(days: int, daily: Sequence[float], wanted: list[int]) -> bool:
-        # As many new cards a day as the budget leaves after reviews: the fastest way in.
-        run = _simulate(model, start, wanted, days, daily, len(wanted), today, 1, False)
-        return run.introduced - (len(start) - len(queue)) >= len(wanted)
-
+    horizon = len(budgets)
+    everything: Callable[[float], bool] = lambda _weight: True  # noqa: E731
     # The same week shape (days off stay off), scaled; all days off: every day alike.
     top = max(budgets)
     shape = [b / top for b in budgets] if top > 0 else [1.0] * horizon
-    low, high = 1.0, 1440.0
-    if covers(horizon, [f * high for f in shape], queue):
-        for _ in range(10):
+    grouped = _group(model, cards, Calendar.of(shape), start)
+    low, high = 0.0, 1440.0
+    minutes: float | None = None
+    if _covers(grouped, [f * high for f in shape], price, everything):
+        for _ in range(9):
             middle = (low + high) / 2
-            if covers(horizon, [f * middle for f in shape], queue):
+            if _covers(grouped, [f * middle for f in shape], price, everything):
                 high = middle
             else:
                 low = middle
-        minutes = math.ceil(high)
-    else:
-        minutes = None
+        minutes = float(math.ceil(high))
     later = None
-    mean_budget = sum(budgets) / len(budgets)
-    for extra in [] if mean_budget <= 0 else [7, 14, 21, 30, 45, 60, 90, 120, 180, 270, 365]:
-        days = horizon + extra
-        if covers(days, [mean_budget] * days, queue):
-            later = today + timedelta(days=days)
-            break
-    weights = {card.card_id: card.weight for card in cards}
+    mean = sum(budgets) / horizon
+    candidates = [horizon + extra for extra in LATER] if mean > 0 else []
+    # The smallest candidate that covers, by bisection (each try prices a longer calendar).
+    lo, hi = 0, len(candidates)
+    while lo < hi:
+        middle = (lo + hi) // 2
+        days = candidates[middle]
+        longer = [mean] * days
+        if _covers(_group(model, cards, Calendar.of(longer), start), longer, price, everything):
+            hi = middle
+        else:
+            lo = middle + 1
+    if lo < len(candidates):
+        later = today + timedelta(days=candidates[lo])
     drop = None
-    for cut in sorted({weights[i] for i in queue}):
-        kept = [i for i in queue if weights[i] > cut]
-        if not kept:
-            break
-        if covers(horizon, budgets, kept):
-            drop = cut
-            break
+    if top > 0:
+        current = _group(model, cards, Calendar.of(budgets), start)
+        new_weights = sorted({g.weight for g in current.groups if not g.studied})
+        for cut in new_weights[:-1]:
+            if _covers(current, budgets, price, _heavier_than(cut)):
+                drop = cut
+                break
     return Plan(
         interview=plan_.interview,
         days=plan_.days,
@@ -631,7 +449,7 @@ def _explain(
         total=plan_.total,
         new_per_day=plan_.new_per_day,
         feasible=False,
-        minutes_to_cover_all=minutes if minutes is None else float(minutes),
+        minutes_to_cover_all=minutes,
         later_date=later,
         drop_topics_weight=drop,
     )

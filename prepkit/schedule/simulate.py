@@ -440,6 +440,7 @@ class PlannerPolicy:
             minutes=[self.minutes] * left,
             desired_retention=self.desired_retention,
             costs=Costs(),
+            explain=False,  # as the study queue plans: what to do today, not what-ifs
         )
         if d == 0:
             self.predicted = result.expected_recall
