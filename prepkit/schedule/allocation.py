@@ -3,23 +3,24 @@
 Cards are independent except for the minutes they share, so the best plan is a linear program:
 choose, for each group of alike cards (same weight, same memory), how many follow each priced
 course (see `courses`), maximising the weighted expected recall on the interview morning while
-every day's expected seconds stay within its budget. The LP is solved by HiGHS (highspy), a
-well-kept open solver, in tens of milliseconds for a few thousand cards; it gives a fractional
-answer, which the planner rounds card by card.
+every day's expected seconds stay within its budget. New cards are chosen in two steps: the day
+each is introduced, then a course for each outcome of that first day (in the LP, each outcome's
+share of the introduced cards is split among its courses). The LP is solved by HiGHS (highspy),
+a well-kept open solver, in a fraction of a second for a few thousand cards.
 
-Solving it exactly is also why the planner's choices hold up: light topics met once, late; heavy
-ones consolidated early and refreshed on the last days; the minutes of the last days going to
-the cards whose recall they raise most per minute. None of that is a rule written down here.
+Solving it exactly is why the planner's choices hold up without rules written down here: light
+topics met once, late; heavy ones consolidated early and refreshed on the last days; a card
+first answered Again seen again soon, one answered Easy left for the last week; the minutes of
+the last days going to the cards whose recall they raise most per minute.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from prepkit.schedule.courses import Course
-
-MIP_SECONDS = 0.3  # the whole-number pass gives up after this and keeps the LP's fractions
+from prepkit.schedule.courses import Course, Intro, blend
 
 
 class AllocationError(RuntimeError):
@@ -32,124 +33,294 @@ class Infeasible(AllocationError):
 
 @dataclass(frozen=True, slots=True)
 class Group:
-    """Alike cards: `count` of them, each worth `weight`, offered the same `courses`.
-    Cards already studied must take one course (one of them is "no review"); new cards may
-    take none (never introduced)."""
+    """Alike cards: `count` of them, each worth `weight`. Studied cards must take one of
+    `courses` (the first is "no review"); new cards may be introduced by one of `intros`, or
+    not at all."""
 
     weight: float
     count: int
-    courses: Sequence[Course]
-    studied: bool
+    courses: Sequence[Course] = ()
+    intros: Sequence[Intro] = ()
+    studied: bool = True
+
+
+Allotment = list[tuple[Course, float]]  # (course, how many cards of the group take it)
+Key = tuple[int, ...]  # (group, course) | (group, intro) | (group, intro, outcome, course)
+
+MIP_SECONDS = 1.0  # a safety net: the whole-number pass is small and usually takes milliseconds
+ROUNDS = 40  # column-generation rounds at most (each adds the best course of every choice)
+
+
+class _Menu:
+    """Courses offered to one choice, as arrays: the LP prices them all at once."""
+
+    def __init__(self, courses: Sequence[Course], days: int, price: float) -> None:
+        import numpy as np
+
+        self.courses = courses
+        self.recall = np.array([c.recall for c in courses])
+        self.cost = np.zeros((len(courses), days))
+        for i, course in enumerate(courses):
+            for day, seconds in course.seconds:
+                self.cost[i, day] += seconds
+        self.penalty = price * self.cost.sum(axis=1)
+
+
+@dataclass(slots=True)
+class _Choice:
+    """One place in the LP where a course is chosen: a studied group's cards, or one outcome
+    of one intro of a new group; `row` is the row its courses' columns count in."""
+
+    key: Key  # without the course index
+    weight: float
+    menu: _Menu
+    row: int
+
+
+class _Program:
+    """The LP, grown by column generation: rows are fixed; it starts with the "no review"
+    course of every choice and each new group's intros, and each round adds, for every
+    choice, the course whose reduced value (its worth less what its seconds cost at the day
+    prices of the last solution) is highest, until none would improve the plan. A few hundred
+    columns end up in the LP instead of tens of thousands."""
+
+    def __init__(
+        self, groups: Sequence[Group], budgets: Sequence[float], price: float, cover: bool
+    ) -> None:
+        self.seen: set[Key] = set()
+        self.intros: set[Key] = set()  # new cards' intro columns
+        self.today: set[Key] = set()  # ... of those, the ones that introduce today
+        self.days = len(budgets)
+        self.lower: list[float] = [-_INF] * self.days
+        self.upper: list[float] = [float(b) for b in budgets]
+        self.choices: list[_Choice] = []
+        self.keys: list[Key] = []
+        self.columns: list[tuple[float, list[int], list[float]]] = []
+        menus: dict[int, _Menu] = {}
+
+        def menu(courses: Sequence[Course]) -> _Menu:
+            if id(courses) not in menus:
+                menus[id(courses)] = _Menu(courses, self.days, price)
+            return menus[id(courses)]
+
+        for g, group in enumerate(groups):
+            if group.studied:
+                row = self.row(float(group.count), float(group.count))
+                self.choices.append(_Choice((g,), group.weight, menu(group.courses), row))
+                continue
+            cards = self.row(float(group.count) if cover else 0.0, float(group.count))
+            for k, intro in enumerate(group.intros):
+                links = [self.row(0.0, 0.0) for _ in intro.outcomes]
+                rows = [cards, intro.day, *links]
+                values = [1.0, intro.seconds, *(-p for p, _ in intro.outcomes)]
+                self.add((g, k), -price * intro.seconds, rows, values)
+                self.intros.add((g, k))
+                if intro.day == 0:
+                    self.today.add((g, k))
+                for o, (link, (_p, courses)) in enumerate(zip(links, intro.outcomes, strict=True)):
+                    self.choices.append(_Choice((g, k, o), group.weight, menu(courses), link))
+        for choice in self.choices:
+            self.offer(choice, 0)
+
+    def row(self, lower: float, upper: float) -> int:
+        self.lower.append(lower)
+        self.upper.append(upper)
+        return len(self.lower) - 1
+
+    def add(self, key: Key, objective: float, rows: list[int], values: list[float]) -> None:
+        self.keys.append(key)
+        self.seen.add(key)
+        self.columns.append((objective, rows, values))
+
+    def offer(self, choice: _Choice, i: int) -> bool:
+        """Add course i of a choice as a column (False if it is already there)."""
+        key = (*choice.key, i)
+        if key in self.seen:
+            return False
+        menu = choice.menu
+        rows, values = [choice.row], [1.0]
+        for day, seconds in menu.courses[i].seconds:
+            if seconds > 0:
+                rows.append(day)
+                values.append(seconds)
+        objective = choice.weight * float(menu.recall[i]) - float(menu.penalty[i])
+        self.add(key, objective, rows, values)
+        return True
+
+    def improving(self, duals: Sequence[float]) -> list[tuple[_Choice, int]]:
+        """The best course of every choice, where it is worth more than the row's price."""
+        import numpy as np
+
+        prices = np.array(duals[: self.days])
+        out: list[tuple[_Choice, int]] = []
+        priced: dict[int, object] = {}
+        for choice in self.choices:
+            menu = choice.menu
+            if id(menu) not in priced:
+                priced[id(menu)] = menu.cost @ prices + menu.penalty
+            base = priced[id(menu)]
+            values = choice.weight * menu.recall - base  # type: ignore[operator]
+            i = int(np.argmax(values))
+            if float(values[i]) - duals[choice.row] > 1e-7 and (*choice.key, i) not in self.seen:
+                out.append((choice, i))
+        return out
+
+
+_INF = float("inf")
+
+
+def _model(
+    program: _Program, first: int
+) -> tuple[int, list[float], list[int], list[int], list[float]]:
+    """Columns from `first` on, in HiGHS's column-wise form."""
+    costs: list[float] = []
+    starts: list[int] = []
+    index: list[int] = []
+    value: list[float] = []
+    for objective, rows, values in program.columns[first:]:
+        costs.append(objective)
+        starts.append(len(index))
+        index.extend(rows)
+        value.extend(values)
+    return len(costs), costs, starts, index, value
 
 
 def allocate(
     groups: Sequence[Group], budgets: Sequence[float], price: float = 0.0, cover: bool = False
-) -> list[list[float]]:
-    """How many cards of each group follow each of its courses, given each day's budget in
-    seconds: whole numbers where the solver finds them in time, else the LP's fractions.
+) -> list[Allotment]:
+    """Which courses each group's cards take, and how many (fractions: the planner rounds
+    them), given each day's budget in seconds. A new card's course is its intro's blend of the
+    courses its first-day outcomes take.
 
     `price` is what a second of study must buy, in weighted recall: with minutes to spare the
     best plan would otherwise add reviews that gain a tenth of a point, and a budget is a
     ceiling, not a target. With `cover`, every new card must be introduced (Infeasible when
-    the budgets cannot do that).
-
-    The LP's answer uses at most one course per group and day with a fraction; rounding those
-    by hand can put a day over budget and then drop a heavy card where a light one should go.
-    So the courses the LP used are solved again as an integer program (small: a basic solution
-    has no more courses in use than groups plus days), which picks the best whole numbers; new
-    cards may also be introduced without review on any day, for the seconds left over."""
-    shares = _solve(groups, budgets, price, whole=False, cover=cover)
-    support = [
-        [
-            i
-            for i, (course, x) in enumerate(zip(group.courses, share, strict=True))
-            if x > 1e-7 or (group.studied and i == 0) or (not group.studied and not course.reviews)
-        ]
-        for group, share in zip(groups, shares, strict=True)
-    ]
-    narrowed = [
-        Group(group.weight, group.count, [group.courses[i] for i in keep], group.studied)
-        for group, keep in zip(groups, support, strict=True)
-    ]
-    try:
-        whole = _solve(narrowed, budgets, price, whole=True, cover=cover)
-    except AllocationError:
-        try:  # no whole numbers introduce every card on these courses: the planner fills in
-            whole = _solve(narrowed, budgets, price, whole=True, cover=False)
-        except AllocationError:
-            return shares
-    out: list[list[float]] = []
-    for group, keep, counts in zip(groups, support, whole, strict=True):
-        row = [0.0] * len(group.courses)
-        for i, count in zip(keep, counts, strict=True):
-            row[i] = float(round(count))
-        out.append(row)
-    return out
-
-
-def _solve(
-    groups: Sequence[Group], budgets: Sequence[float], price: float, whole: bool, cover: bool
-) -> list[list[float]]:
+    the budgets cannot do that)."""
     import highspy
     import numpy as np
     from highspy._core import _Highs  # the public wrapper prints a banner on stdout when made
 
-    days = len(budgets)
-    cost: list[float] = []
-    starts: list[int] = [0]
-    index: list[int] = []
-    value: list[float] = []
-    for g, group in enumerate(groups):
-        for course in group.courses:
-            spent = sum(seconds for _day, seconds in course.seconds)
-            cost.append(group.weight * course.recall - price * spent)
-            index.append(days + g)
-            value.append(1.0)
-            for day, seconds in course.seconds:
-                if seconds > 0:
-                    index.append(day)
-                    value.append(seconds)
-            starts.append(len(index))
-    columns = len(cost)
-    if columns == 0:
+    program = _Program(groups, budgets, price, cover)
+    if not program.columns:
         return [[] for _ in groups]
-    inf = highspy.kHighsInf
-    lp = highspy.HighsLp()
-    lp.num_col_ = columns
-    lp.num_row_ = days + len(groups)
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = np.array(cost)
-    lp.col_lower_ = np.zeros(columns)
-    lp.col_upper_ = np.full(columns, inf)
-    lp.row_lower_ = np.array(
-        [-inf] * days + [float(g.count) if g.studied or cover else 0.0 for g in groups]
+    solver = _Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("simplex_strategy", 4)  # primal: added columns keep the basis feasible
+    rows = len(program.lower)
+    solver.addRows(
+        rows,
+        np.array(program.lower),
+        np.array(program.upper),
+        0,
+        np.zeros(rows, np.int32),
+        np.zeros(0, np.int32),
+        np.zeros(0),
     )
-    lp.row_upper_ = np.array([float(b) for b in budgets] + [float(g.count) for g in groups])
+    solver.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    done = 0
+    for _round in range(ROUNDS):
+        count, costs, starts, index, value = _model(program, done)
+        solver.addCols(
+            count,
+            np.array(costs),
+            np.zeros(count),
+            np.full(count, highspy.kHighsInf),
+            len(index),
+            np.array(starts, np.int32),
+            np.array(index, np.int32),
+            np.array(value),
+        )
+        done = len(program.columns)
+        solver.run()
+        status = solver.getModelStatus()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            raise Infeasible("the budgets cannot introduce every card")
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise AllocationError(f"the planner's solver stopped: {status}")
+        better = program.improving(list(solver.getSolution().row_dual))
+        if not better:
+            break
+        for choice, i in better:
+            program.offer(choice, i)
+    x = _today_whole(solver, program) or list(solver.getSolution().col_value)
+    solution = {key: max(0.0, v) for key, v in zip(program.keys, x, strict=True) if v > 1e-9}
+    return [_allotment(g, group, solution) for g, group in enumerate(groups)]
+
+
+def _today_whole(solver: Any, program: _Program) -> list[float] | None:
+    """The solution again with whole numbers where today depends on them: how many new cards
+    of each group are introduced today, and which course each studied card takes (it may have
+    a review today). Later introductions stay fractions: tomorrow's plan decides them afresh.
+    Solved on the columns the LP uses plus every "no review" course and intro (a small
+    program); None when the solver finds nothing in MIP_SECONDS (the planner then rounds)."""
+    import highspy
+    import numpy as np
+    from highspy._core import _Highs
+
+    fractions = list(solver.getSolution().col_value)
+    keep = [
+        i
+        for i, (key, v) in enumerate(zip(program.keys, fractions, strict=True))
+        if v > 1e-9 or key[-1] == 0 or key in program.intros
+    ]
+    whole = [
+        len(key) == 2 and (key in program.today or key not in program.intros)
+        for key in (program.keys[i] for i in keep)
+    ]
+    if not any(whole):
+        return None
+    starts, index, value = [0], [], []
+    for i in keep:
+        index.extend(program.columns[i][1])
+        value.extend(program.columns[i][2])
+        starts.append(len(index))
+    kinds = highspy.HighsVarType
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(keep)
+    lp.num_row_ = len(program.lower)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.array([program.columns[i][0] for i in keep])
+    lp.col_lower_ = np.zeros(len(keep))
+    lp.col_upper_ = np.full(len(keep), highspy.kHighsInf)
+    lp.row_lower_ = np.array(program.lower)
+    lp.row_upper_ = np.array(program.upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
     lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
     lp.a_matrix_.value_ = np.array(value)
-    if whole:
-        lp.integrality_ = [highspy.HighsVarType.kInteger] * columns
-    solver = _Highs()
-    solver.setOptionValue("output_flag", False)
-    if whole:
-        solver.setOptionValue("time_limit", MIP_SECONDS)
-        solver.setOptionValue("mip_rel_gap", 1e-4)
-    solver.passModel(lp)
-    solver.run()
-    status = solver.getModelStatus()
-    found = status == highspy.HighsModelStatus.kOptimal or (
-        whole and solver.getInfo().primal_solution_status == 2  # feasible, out of time
+    lp.integrality_ = [kinds.kInteger if w else kinds.kContinuous for w in whole]
+    mip = _Highs()
+    mip.setOptionValue("output_flag", False)
+    mip.setOptionValue("time_limit", MIP_SECONDS)
+    mip.setOptionValue("mip_rel_gap", 1e-4)
+    mip.passModel(lp)
+    mip.run()
+    found = mip.getModelStatus() == highspy.HighsModelStatus.kOptimal or (
+        mip.getInfo().primal_solution_status == 2  # feasible, out of time
     )
-    if status == highspy.HighsModelStatus.kInfeasible:
-        raise Infeasible("the budgets cannot introduce every card")
     if not found:
-        raise AllocationError(f"the planner's solver stopped: {status}")
-    x = list(solver.getSolution().col_value)
-    out: list[list[float]] = []
-    at = 0
-    for group in groups:
-        out.append([max(0.0, v) for v in x[at : at + len(group.courses)]])
-        at += len(group.courses)
+        return None
+    x = [0.0] * len(fractions)
+    for i, v in zip(keep, mip.getSolution().col_value, strict=True):
+        x[i] = float(v)
+    return x
+
+
+def _allotment(g: int, group: Group, solution: dict[tuple[int, ...], float]) -> Allotment:
+    if group.studied:
+        return [
+            (course, solution[(g, i)])
+            for i, course in enumerate(group.courses)
+            if solution.get((g, i), 0.0) > 1e-9
+        ]
+    out: Allotment = []
+    for k, intro in enumerate(group.intros):
+        cards = solution.get((g, k), 0.0)
+        if cards <= 1e-9:
+            continue
+        shares = [
+            [solution.get((g, k, o, i), 0.0) / cards for i in range(len(courses))]
+            for o, (_p, courses) in enumerate(intro.outcomes)
+        ]
+        out.append((blend(intro, shares), cards))
     return out

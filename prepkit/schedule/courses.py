@@ -34,7 +34,7 @@ FINAL_DAYS = 6  # the last open days offered as a final review day
 EARLY_OFFSETS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 13, 17, 22, 28, 35)  # single fixed reviews
 PAIR_OFFSETS = (0, 1, 2, 3, 5, 8, 13)  # the first of two fixed reviews
 PAIR_FINALS = 4  # the last open days offered as the second of two fixed reviews
-LEFT_ALONE = 0.97  # a card at this recall on the morning needs no final review
+LEFT_ALONE = (0.9, 0.95, 0.97)  # FSRS courses skip the final review above this morning recall
 INTRO_DAYS = 40  # plans longer than this offer fewer introduction days (see intro_days)
 PRUNE = 1e-4  # branches less likely than this are folded into their sibling
 
@@ -85,6 +85,7 @@ class Model:
         self.costs = costs
         self.retention = retention
         self.intro, self.intro_seconds = self._introduction()
+        self.reviewed: dict[tuple[float, float, float], list[Triple]] = {}
         self.fixed: dict[
             tuple[tuple[Branch, ...], tuple[int, ...]],
             tuple[list[Branch], list[tuple[int, float]]],
@@ -137,8 +138,17 @@ class Model:
         """(p, S, D) after a review on a later day with recall probability r: recalled (Hard,
         Good or Easy, averaged in log S) or forgotten and relearned the same day.
 
-        FSRS-6's formulas (as in `Memory`) written out with the grade-independent parts taken
-        out of the loops: this is the planner's innermost step, run some 10^5 times a plan."""
+        This is the planner's innermost step. The courses of cards introduced on different days
+        repeat the same reviews shifted in time, so results are kept (`self.reviewed`)."""
+        key = (s, d, r)
+        known = self.reviewed.get(key)
+        if known is None:
+            known = self.reviewed[key] = self._after_review(s, d, r)
+        return known
+
+    def _after_review(self, s: float, d: float, r: float) -> list[Triple]:
+        """FSRS-6's formulas (as in `Memory`) written out with the grade-independent parts
+        taken out of the loops."""
         w, q = self.memory.w, self.costs.success_rating
         # Recalled: S' = S (1 + k h_g) with h_g the Hard penalty, 1, or the Easy bonus.
         k = math.exp(w[8]) * (11 - d) * s ** -w[9] * (math.exp((1 - r) * w[10]) - 1)
@@ -198,16 +208,21 @@ class Calendar:
 
     horizon: int
     open: tuple[int, ...]  # days with minutes to study, in order
+    following: tuple[int | None, ...]  # for each day, the first open day on or after it
 
     @classmethod
     def of(cls, budgets: Sequence[float]) -> Calendar:
-        return cls(len(budgets), tuple(day for day, minutes in enumerate(budgets) if minutes > 0))
+        open_days = tuple(day for day, minutes in enumerate(budgets) if minutes > 0)
+        following: list[int | None] = []
+        upcoming: int | None = None
+        for day in reversed(range(len(budgets))):
+            if budgets[day] > 0:
+                upcoming = day
+            following.append(upcoming)
+        return cls(len(budgets), open_days, tuple(reversed(following)))
 
     def next_open(self, day: int) -> int | None:
-        for candidate in self.open:
-            if candidate >= day:
-                return candidate
-        return None
+        return self.following[max(0, day)] if day < self.horizon else None
 
     def finals(self, after: int) -> tuple[int, ...]:
         """The last open days (at most FINAL_DAYS) on or after `after`."""
@@ -266,7 +281,7 @@ def by_fsrs(
     first_due: Sequence[int | None],
     calendar: Calendar,
     retention: float,
-    finals: Sequence[int | None],
+    finals: Sequence[tuple[int | None, float]],
 ) -> list[tuple[float, dict[int, float], dict[int, float]]]:
     """Review each branch when FSRS at `retention` says (a branch with a `first_due` is first
     seen that day: a card already due is 0; None lets FSRS set it), except that a review FSRS
@@ -278,22 +293,21 @@ def by_fsrs(
     seconds: dict[int, float] = {}
     reviews: dict[int, float] = {}
     pending: list[Branch] = []  # next review on or after the interview: final or none
-    waiting: list[tuple[int, Branch]] = []  # (due day, branch)
+    waiting: list[list[Branch]] = [[] for _ in range(horizon)]  # by review day
 
     def place(branch: Branch, due: int) -> None:
-        when = calendar.next_open(due) if due < horizon else None
+        when = calendar.next_open(due)
         if when is None:
             pending.append(branch)
         else:
-            waiting.append((when, branch))
+            waiting[when].append(branch)
 
     for branch, due in zip(branches, first_due, strict=True):
         place(branch, due if due is not None else branch[3] + memory.interval(branch[1], retention))
-    while waiting:
-        waiting.sort(key=lambda item: item[0])
-        day = waiting[0][0]
-        today = [branch for when, branch in waiting if when == day]
-        waiting = [(when, branch) for when, branch in waiting if when != day]
+    for day in range(horizon):
+        today = waiting[day]
+        if not today:
+            continue
         spent = 0.0
         outcomes: list[Branch] = []
         for p, s, d, last in today:
@@ -306,13 +320,13 @@ def by_fsrs(
         for branch in kept:
             place(branch, day + memory.interval(branch[1], retention))
     out = []
-    for final in finals:
+    for final, enough in finals:
         spent_at = dict(seconds)
         seen_at = dict(reviews)
         recall = 0.0
         for p, s, d, last in pending:
             morning = memory.recall(morning_age(horizon, last), s)
-            if final is None or final <= last or morning >= LEFT_ALONE:
+            if final is None or final <= last or morning >= enough:
                 recall += p * morning
                 continue
             r = memory.recall(final - last, s)
@@ -337,8 +351,6 @@ def courses_from(
     first_due: Sequence[int | None],
     start: int,
     calendar: Calendar,
-    intro: int | None = None,
-    intro_seconds: float = 0.0,
 ) -> list[Course]:
     """Every course offered to a card whose memory is `branches`, reviewable from day `start`:
     no review, one review on any open day, an early and a late review, and FSRS at each of
@@ -349,11 +361,9 @@ def courses_from(
     out: list[Course] = []
 
     def add(recall: float, seconds: dict[int, float], reviews: dict[int, float]) -> None:
-        if intro is not None:
-            seconds = {**seconds, intro: seconds.get(intro, 0.0) + intro_seconds}
         out.append(
             Course(
-                intro=intro,
+                intro=None,
                 recall=recall,
                 seconds=tuple(sorted(seconds.items())),
                 reviews=tuple(sorted(reviews.items())),
@@ -370,7 +380,8 @@ def courses_from(
             if last > first:
                 add(*on_fixed_days(model, branches, [first, last], horizon))
     for retention in RETENTIONS:
-        for priced in by_fsrs(model, branches, first_due, calendar, retention, (None, *finals)):
+        ends = [(None, 1.0), *((final, enough) for final in finals for enough in LEFT_ALONE)]
+        for priced in by_fsrs(model, branches, first_due, calendar, retention, ends):
             add(*priced)
     return out
 
@@ -388,13 +399,55 @@ def intro_days(calendar: Calendar) -> tuple[int, ...]:
     return (*days[:half], *middle[::step], *days[-half:])
 
 
-def new_card_courses(model: Model, calendar: Calendar) -> list[Course]:
-    """Every course for a card never seen: introduced on each of `intro_days`, then as above."""
-    out: list[Course] = []
+@dataclass(frozen=True, slots=True)
+class Intro:
+    """Introducing a new card on `day`: what it costs, and the courses offered to each outcome
+    of its first day (first grade Again, Hard, Good or Easy, merged to MAX_BRANCHES memories).
+
+    A card first answered Again needs another look in a day or two; one first answered Easy may
+    need nothing until the last week. Pricing the courses per outcome lets the plan choose for
+    each (and the next morning's plan sees which one happened)."""
+
+    day: int
+    seconds: float
+    outcomes: tuple[tuple[float, tuple[Course, ...]], ...]  # (probability, courses)
+
+    @property
+    def alone(self) -> Course:
+        """Introduced, then never reviewed before the interview."""
+        recall = sum(p * courses[0].recall for p, courses in self.outcomes)
+        return Course(self.day, recall, ((self.day, self.seconds),), ())
+
+
+def new_card_intros(model: Model, calendar: Calendar) -> list[Intro]:
+    """Every way in for a card never seen: introduced on each of `intro_days`, then, for each
+    first-day outcome, any course from the next day (the first course is "no review")."""
+    out: list[Intro] = []
     for day in intro_days(calendar):
-        branches = [(p, s, d, day) for p, s, d in model.intro]
-        first_due: list[int | None] = [None] * len(branches)  # FSRS courses set their own
-        out.extend(
-            courses_from(model, branches, first_due, day + 1, calendar, day, model.intro_seconds)
+        outcomes = tuple(
+            (p, tuple(courses_from(model, [(1.0, s, d, day)], [None], day + 1, calendar)))
+            for p, s, d in model.intro
         )
+        out.append(Intro(day, model.intro_seconds, outcomes))
     return out
+
+
+def blend(intro: Intro, shares: Sequence[Sequence[float]]) -> Course:
+    """One course for a card introduced by `intro` whose outcomes follow their courses in the
+    given shares (each outcome's shares add up to its probability): its expected recall,
+    seconds and reviews."""
+    recall = 0.0
+    seconds: dict[int, float] = {intro.day: intro.seconds}
+    reviews: dict[int, float] = {}
+    for (_p, courses), weights in zip(intro.outcomes, shares, strict=True):
+        for course, share in zip(courses, weights, strict=True):
+            if share <= 0:
+                continue
+            recall += share * course.recall
+            for day, spent in course.seconds:
+                seconds[day] = seconds.get(day, 0.0) + share * spent
+            for day, odds in course.reviews:
+                reviews[day] = reviews.get(day, 0.0) + share * odds
+    return Course(
+        intro.day, min(1.0, recall), tuple(sorted(seconds.items())), tuple(sorted(reviews.items()))
+    )

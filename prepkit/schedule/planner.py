@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from prepkit.schedule.allocation import Group, Infeasible, allocate
+from prepkit.schedule.allocation import Allotment, Group, Infeasible, allocate
 from prepkit.schedule.courses import (
     Branch,
     Calendar,
@@ -35,7 +35,7 @@ from prepkit.schedule.courses import (
     Course,
     Model,
     courses_from,
-    new_card_courses,
+    new_card_intros,
 )
 from prepkit.schedule.memory import Memory
 from prepkit.schedule.review import CardState, State
@@ -147,10 +147,11 @@ def _group(
         key = (card.weight, last, k.due_now, round(math.log(s) * 20), round(d * 4))
         known[key].append((card, k))
     out = _Groups([], [])
-    shared = new_card_courses(model, calendar) if new and calendar.open else []
+    intros = new_card_intros(model, calendar) if new and calendar.open else []
+    alone = [intro.alone for intro in intros]
     for weight in sorted(new, key=lambda w: -w):
         members = sorted(new[weight], key=lambda c: (c.order, c.card_id))
-        out.groups.append(Group(weight, len(members), shared, studied=False))
+        out.groups.append(Group(weight, len(members), alone, intros, studied=False))
         out.members.append(members)
     priced: dict[tuple[int, bool, int, int], list[Course]] = {}
     for key, entries in known.items():
@@ -160,7 +161,7 @@ def _group(
             first = entries[0][1]
             due: list[int | None] = [0 if first.due_now else None]
             priced[memory_key] = courses_from(model, [first.branch], due, 0, calendar)
-        out.groups.append(Group(weight, len(entries), priced[memory_key], studied=True))
+        out.groups.append(Group(weight, len(entries), priced[memory_key]))
         out.members.append(sorted((card for card, _ in entries), key=lambda c: c.card_id))
     return out
 
@@ -181,15 +182,18 @@ def _counts(shares: Sequence[float], total: int) -> list[int]:
 Choice = tuple[PlanCard, Course | None, Course | None]  # (card, course, fallback)
 
 
-def _assign(grouped: _Groups, shares: list[list[float]]) -> list[Choice]:
+def _assign(grouped: _Groups, allotments: list[Allotment]) -> list[Choice]:
     """A course for each card. New cards: the earliest introductions go to the first cards in
     deck order; a new card not placed is not introduced. Fallbacks are what a card takes if its
     day turns out over budget: nothing for a new card, no review for a studied one."""
     out: list[Choice] = []
-    for group, members, x in zip(grouped.groups, grouped.members, shares, strict=True):
-        total = len(members) if group.studied else min(len(members), round(sum(x)))
-        counts = _counts(x, total)
-        chosen = [group.courses[i] for i, n in enumerate(counts) for _ in range(n)]
+    for group, members, allotment in zip(grouped.groups, grouped.members, allotments, strict=True):
+        amounts = [amount for _course, amount in allotment]
+        total = len(members) if group.studied else min(len(members), round(sum(amounts)))
+        counts = _counts(amounts, total)
+        chosen = [
+            course for (course, _), n in zip(allotment, counts, strict=True) for _ in range(n)
+        ]
         chosen.sort(key=lambda c: (c.intro if c.intro is not None else -1, -c.recall))
         fallback = group.courses[0] if group.studied else None
         for index, card in enumerate(members):
@@ -230,72 +234,42 @@ def _within_budgets(choices: list[Choice], budgets: Sequence[float]) -> list[Cho
     return out
 
 
-def _fill(
-    grouped: _Groups, choices: list[Choice], budgets: Sequence[float], price: float
-) -> list[Choice]:
-    """New cards the whole-number pass could not place (it only tries the courses the LP used,
-    whose days the LP filled to the second) get the best other course that still fits, heaviest
-    topic first; then each topic's introductions go to its cards in deck order again."""
-    load = [0.0] * len(budgets)
-    for _card, course, _fallback in choices:
-        for day, seconds in course.seconds if course else ():
-            load[day] += seconds
-    placed = {card.card_id: course for card, course, _ in choices}
-    for group, members in zip(grouped.groups, grouped.members, strict=True):
-        if group.studied:
-            continue
-        for card in members:
-            if placed[card.card_id] is not None:
-                continue
-            best, value = None, 0.0
-            for course in group.courses:
-                gain = group.weight * course.recall - price * sum(s for _d, s in course.seconds)
-                if gain > value and all(
-                    load[day] + seconds <= budgets[day] + 1e-6 for day, seconds in course.seconds
-                ):
-                    best, value = course, gain
-            if best is None:
-                break  # nothing fits for this topic's cards: nor for its next ones
-            placed[card.card_id] = best
-            for day, seconds in best.seconds:
-                load[day] += seconds
-    out: list[Choice] = []
-    for group, members in zip(grouped.groups, grouped.members, strict=True):
-        courses = [placed[card.card_id] for card in members]
-        if not group.studied:
-            taken = sorted(
-                (c for c in courses if c is not None), key=lambda c: (c.intro or 0, -c.recall)
-            )
-            courses = [*taken, *[None] * (len(members) - len(taken))]
-        fallback = group.courses[0] if group.studied else None
-        out.extend((card, course, fallback) for card, course in zip(members, courses, strict=True))
-    return out
-
-
-def _days(choices: list[Choice], budgets: Sequence[float], today: date) -> list[PlanDay]:
+def _days(
+    choices: list[Choice], allotments: list[Allotment], budgets: Sequence[float], today: date
+) -> list[PlanDay]:
+    """The days of the plan: which cards (rounded per card), and the minutes and reviews in
+    expectation, as the optimiser planned them. Today's figures are the cards' own: those are
+    what the learner does; later days are planned again every morning."""
     horizon = len(budgets)
     new: list[list[PlanCard]] = [[] for _ in range(horizon)]
     reviews: list[list[int]] = [[] for _ in range(horizon)]
     expected = [0.0] * horizon
     seconds = [0.0] * horizon
+    for allotment in allotments:
+        for planned, amount in allotment:
+            for day, p in planned.reviews:
+                expected[day] += amount * p
+            for day, s in planned.seconds:
+                seconds[day] += amount * s
+    expected[0] = seconds[0] = 0.0
     for card, course, _fallback in choices:
         if course is None:
             continue
         if course.intro is not None:
             new[course.intro].append(card)
         for day, p in course.reviews:
-            expected[day] += p
+            if day == 0:
+                expected[0] += p
             if p >= 0.5 or (day == 0 and p > 0):
                 reviews[day].append(card.card_id)
-        for day, s in course.seconds:
-            seconds[day] += s
+        seconds[0] += dict(course.seconds).get(0, 0.0)
     return [
         PlanDay(
             date=today + timedelta(days=day),
             new=tuple(c.card_id for c in sorted(new[day], key=lambda c: (-c.weight, c.order))),
             reviews=tuple(reviews[day]),
             expected_reviews=expected[day],
-            minutes=seconds[day] / 60.0,
+            minutes=min(seconds[day] / 60.0, budgets[day]),  # LP tolerances: a few microseconds
             budget=budgets[day],
         )
         for day in range(horizon)
@@ -353,14 +327,22 @@ def plan(
     seconds = [60.0 * b for b in budgets]
     price = TIME_PRICE * sum(card.weight for card in cards) / max(1, len(cards))
     try:  # every card seen, if the minutes allow it; the most recall within that
-        shares = allocate(grouped.groups, seconds, price, cover=True)
+        allotments = allocate(grouped.groups, seconds, price, cover=True)
     except Infeasible:  # else the most recall, which leaves out what is worth least a minute
-        shares = allocate(grouped.groups, seconds, price)
-    choices = _fill(grouped, _within_budgets(_assign(grouped, shares), seconds), seconds, price)
-    days = _days(choices, budgets, today)
+        allotments = allocate(grouped.groups, seconds, price)
+    today_only = [seconds[0], *[math.inf] * (horizon - 1)]
+    choices = _within_budgets(_assign(grouped, allotments), today_only)
+    days = _days(choices, allotments, budgets, today)
     total_weight = sum(card.weight for card in cards) or 1.0
-    recall = sum(card.weight * course.recall for card, course, _ in choices if course)
-    introduced = sum(1 for card, course, _ in choices if course is not None)
+    recall = sum(
+        group.weight * course.recall * amount
+        for group, allotment in zip(grouped.groups, allotments, strict=True)
+        for course, amount in allotment
+    )
+    introduced = sum(
+        group.count if group.studied else round(sum(amount for _, amount in allotment))
+        for group, allotment in zip(grouped.groups, allotments, strict=True)
+    )
     plan_ = Plan(
         interview=interview,
         days=tuple(days),
