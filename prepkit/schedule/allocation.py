@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prepkit.schedule.courses import Course, Intro, blend
+from prepkit.schedule.courses import Calendar, Course, Intro, Model, blend
 
 
 class AllocationError(RuntimeError):
@@ -42,6 +42,7 @@ class Group:
     courses: Sequence[Course] = ()
     intros: Sequence[Intro] = ()
     studied: bool = True
+    memory: tuple[float, float, int] | None = None  # studied: (stability, difficulty, last day)
 
 
 Allotment = list[tuple[Course, float]]  # (course, how many cards of the group take it)
@@ -49,6 +50,9 @@ Key = tuple[int, ...]  # (group, course) | (group, intro) | (group, intro, outco
 
 MIP_SECONDS = 1.0  # a safety net: the whole-number pass is small and usually takes milliseconds
 ROUNDS = 40  # column-generation rounds at most (each adds the best course of every choice)
+POLICY_ROUNDS = 3  # rounds of policies found by dynamic programming, after the menus
+POLICY_HORIZON = 30  # days: beyond this the menus are kept (the policies take too long)
+EXTRA = 100_000  # course numbers from here on are policies, not menu courses
 
 
 class _Menu:
@@ -75,6 +79,7 @@ class _Choice:
     weight: float
     menu: _Menu
     row: int
+    memory: tuple[float, float, int, int] | None = None  # (S, D, last day, first review day)
 
 
 class _Program:
@@ -96,6 +101,8 @@ class _Program:
         self.choices: list[_Choice] = []
         self.keys: list[Key] = []
         self.columns: list[tuple[float, list[int], list[float]]] = []
+        self.extra: dict[Key, Course] = {}  # courses found by `policy`, beyond the menus
+        self.price = price
         menus: dict[int, _Menu] = {}
 
         def menu(courses: Sequence[Course]) -> _Menu:
@@ -106,7 +113,8 @@ class _Program:
         for g, group in enumerate(groups):
             if group.studied:
                 row = self.row(float(group.count), float(group.count))
-                self.choices.append(_Choice((g,), group.weight, menu(group.courses), row))
+                memory = (*group.memory, 0) if group.memory else None
+                self.choices.append(_Choice((g,), group.weight, menu(group.courses), row, memory))
                 continue
             cards = self.row(float(group.count) if cover else 0.0, float(group.count))
             for k, intro in enumerate(group.intros):
@@ -118,7 +126,12 @@ class _Program:
                 if intro.day == 0:
                     self.today.add((g, k))
                 for o, (link, (_p, courses)) in enumerate(zip(links, intro.outcomes, strict=True)):
-                    self.choices.append(_Choice((g, k, o), group.weight, menu(courses), link))
+                    memory = (
+                        (*intro.memories[o], intro.day, intro.day + 1) if intro.memories else None
+                    )
+                    self.choices.append(
+                        _Choice((g, k, o), group.weight, menu(courses), link, memory)
+                    )
         for choice in self.choices:
             self.offer(choice, 0)
 
@@ -146,6 +159,39 @@ class _Program:
         objective = choice.weight * float(menu.recall[i]) - float(menu.penalty[i])
         self.add(key, objective, rows, values)
         return True
+
+    def add_course(self, choice: _Choice, course: Course) -> None:
+        key = (*choice.key, EXTRA + sum(1 for k in self.extra if k[:-1] == choice.key))
+        rows, values = [choice.row], [1.0]
+        spent = 0.0
+        for day, seconds in course.seconds:
+            if seconds > 0:
+                rows.append(day)
+                values.append(seconds)
+                spent += seconds
+        self.add(key, choice.weight * course.recall - self.price * spent, rows, values)
+        self.extra[key] = course
+
+    def policies(self, duals: Sequence[float], model: Model, calendar: Calendar) -> int:
+        """Offer every choice the best policy at the day prices of `duals` (see `policy`),
+        where it is worth more than its row's price; how many were offered."""
+        from prepkit.schedule.policy import Policies
+
+        prices = [duals[day] + self.price for day in range(self.days)]
+        by_weight: dict[float, Policies] = {}
+        offered = 0
+        for choice in self.choices:
+            if choice.memory is None:
+                continue
+            if choice.weight not in by_weight:
+                by_weight[choice.weight] = Policies(model, calendar, prices, choice.weight)
+            s, d, last, start = choice.memory
+            course = by_weight[choice.weight].course(s, d, last, start)
+            cost = sum(prices[day] * seconds for day, seconds in course.seconds)
+            if choice.weight * course.recall - cost - duals[choice.row] > 1e-6:
+                self.add_course(choice, course)
+                offered += 1
+        return offered
 
     def improving(self, duals: Sequence[float]) -> list[tuple[_Choice, int]]:
         """The best course of every choice, where it is worth more than the row's price."""
@@ -186,7 +232,11 @@ def _model(
 
 
 def allocate(
-    groups: Sequence[Group], budgets: Sequence[float], price: float = 0.0, cover: bool = False
+    groups: Sequence[Group],
+    budgets: Sequence[float],
+    price: float = 0.0,
+    cover: bool = False,
+    pricing: tuple[Model, Calendar] | None = None,
 ) -> list[Allotment]:
     """Which courses each group's cards take, and how many (fractions: the planner rounds
     them), given each day's budget in seconds. A new card's course is its intro's blend of the
@@ -195,7 +245,8 @@ def allocate(
     `price` is what a second of study must buy, in weighted recall: with minutes to spare the
     best plan would otherwise add reviews that gain a tenth of a point, and a budget is a
     ceiling, not a target. With `cover`, every new card must be introduced (Infeasible when
-    the budgets cannot do that)."""
+    the budgets cannot do that). With `pricing`, once the menus have nothing more to offer,
+    every choice is also offered its best review policy at the LP's day prices (`policy`)."""
     import highspy
     import numpy as np
     from highspy._core import _Highs  # the public wrapper prints a banner on stdout when made
@@ -218,7 +269,8 @@ def allocate(
     )
     solver.changeObjectiveSense(highspy.ObjSense.kMaximize)
     done = 0
-    for _round in range(ROUNDS):
+    policy_rounds = POLICY_ROUNDS if pricing and len(budgets) <= POLICY_HORIZON else 0
+    for _round in range(ROUNDS + policy_rounds):
         count, costs, starts, index, value = _model(program, done)
         solver.addCols(
             count,
@@ -237,14 +289,18 @@ def allocate(
             raise Infeasible("the budgets cannot introduce every card")
         if status != highspy.HighsModelStatus.kOptimal:
             raise AllocationError(f"the planner's solver stopped: {status}")
-        better = program.improving(list(solver.getSolution().row_dual))
-        if not better:
-            break
+        duals = list(solver.getSolution().row_dual)
+        better = program.improving(duals)
         for choice, i in better:
             program.offer(choice, i)
+        if better:
+            continue
+        if policy_rounds == 0 or pricing is None or not program.policies(duals, *pricing):
+            break
+        policy_rounds -= 1
     x = _today_whole(solver, program) or list(solver.getSolution().col_value)
     solution = {key: max(0.0, v) for key, v in zip(program.keys, x, strict=True) if v > 1e-9}
-    return [_allotment(g, group, solution) for g, group in enumerate(groups)]
+    return [_allotment(g, group, solution, program.extra) for g, group in enumerate(groups)]
 
 
 def _today_whole(solver: Any, program: _Program) -> list[float] | None:
@@ -306,21 +362,27 @@ def _today_whole(solver: Any, program: _Program) -> list[float] | None:
     return x
 
 
-def _allotment(g: int, group: Group, solution: dict[tuple[int, ...], float]) -> Allotment:
+def _allotment(
+    g: int, group: Group, solution: dict[Key, float], extra: dict[Key, Course]
+) -> Allotment:
+    def course(key: Key, courses: Sequence[Course]) -> Course:
+        return extra[key] if key[-1] >= EXTRA else courses[key[-1]]
+
     if group.studied:
         return [
-            (course, solution[(g, i)])
-            for i, course in enumerate(group.courses)
-            if solution.get((g, i), 0.0) > 1e-9
+            (course(key, group.courses), amount)
+            for key, amount in solution.items()
+            if len(key) == 2 and key[0] == g
         ]
     out: Allotment = []
     for k, intro in enumerate(group.intros):
         cards = solution.get((g, k), 0.0)
         if cards <= 1e-9:
             continue
-        shares = [
-            [solution.get((g, k, o, i), 0.0) / cards for i in range(len(courses))]
-            for o, (_p, courses) in enumerate(intro.outcomes)
-        ]
-        out.append((blend(intro, shares), cards))
+        chosen: list[list[tuple[Course, float]]] = [[] for _ in intro.outcomes]
+        for key, amount in solution.items():
+            if len(key) == 4 and key[:2] == (g, k):
+                courses = intro.outcomes[key[2]][1]
+                chosen[key[2]].append((course(key, courses), amount / cards))
+        out.append((blend(intro, chosen), cards))
     return out

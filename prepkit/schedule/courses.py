@@ -411,6 +411,7 @@ class Intro:
     day: int
     seconds: float
     outcomes: tuple[tuple[float, tuple[Course, ...]], ...]  # (probability, courses)
+    memories: tuple[tuple[float, float], ...] = ()  # each outcome's (stability, difficulty)
 
     @property
     def alone(self) -> Course:
@@ -428,19 +429,20 @@ def new_card_intros(model: Model, calendar: Calendar) -> list[Intro]:
             (p, tuple(courses_from(model, [(1.0, s, d, day)], [None], day + 1, calendar)))
             for p, s, d in model.intro
         )
-        out.append(Intro(day, model.intro_seconds, outcomes))
+        memories = tuple((s, d) for _p, s, d in model.intro)
+        out.append(Intro(day, model.intro_seconds, outcomes, memories))
     return out
 
 
-def blend(intro: Intro, shares: Sequence[Sequence[float]]) -> Course:
-    """One course for a card introduced by `intro` whose outcomes follow their courses in the
-    given shares (each outcome's shares add up to its probability): its expected recall,
+def blend(intro: Intro, chosen: Sequence[Sequence[tuple[Course, float]]]) -> Course:
+    """One course for a card introduced by `intro` whose outcomes follow the chosen courses in
+    the given shares (each outcome's shares add up to its probability): its expected recall,
     seconds and reviews."""
     recall = 0.0
     seconds: dict[int, float] = {intro.day: intro.seconds}
     reviews: dict[int, float] = {}
-    for (_p, courses), weights in zip(intro.outcomes, shares, strict=True):
-        for course, share in zip(courses, weights, strict=True):
+    for pairs in chosen:
+        for course, share in pairs:
             if share <= 0:
                 continue
             recall += share * course.recall

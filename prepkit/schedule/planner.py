@@ -161,7 +161,8 @@ def _group(
             first = entries[0][1]
             due: list[int | None] = [0 if first.due_now else None]
             priced[memory_key] = courses_from(model, [first.branch], due, 0, calendar)
-        out.groups.append(Group(weight, len(entries), priced[memory_key]))
+        _p, s, d, last = entries[0][1].branch
+        out.groups.append(Group(weight, len(entries), priced[memory_key], memory=(s, d, last)))
         out.members.append(sorted((card for card, _ in entries), key=lambda c: c.card_id))
     return out
 
@@ -327,9 +328,9 @@ def plan(
     seconds = [60.0 * b for b in budgets]
     price = TIME_PRICE * sum(card.weight for card in cards) / max(1, len(cards))
     try:  # every card seen, if the minutes allow it; the most recall within that
-        allotments = allocate(grouped.groups, seconds, price, cover=True)
+        allotments = allocate(grouped.groups, seconds, price, True, (model, calendar))
     except Infeasible:  # else the most recall, which leaves out what is worth least a minute
-        allotments = allocate(grouped.groups, seconds, price)
+        allotments = allocate(grouped.groups, seconds, price, False, (model, calendar))
     today_only = [seconds[0], *[math.inf] * (horizon - 1)]
     choices = _within_budgets(_assign(grouped, allotments), today_only)
     days = _days(choices, allotments, budgets, today)
