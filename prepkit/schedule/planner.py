@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -35,6 +35,7 @@ from prepkit.schedule.courses import (
     Course,
     Model,
     courses_from,
+    intro_days,
     new_card_intros,
 )
 from prepkit.schedule.memory import Memory
@@ -355,75 +356,40 @@ def plan(
     )
     if plan_.feasible or not explain:
         return plan_
-    return _explain(plan_, model, cards, budgets, start, today, price)
+    return _explain(plan_, model, cards, budgets)
 
 
-def _covers(
-    grouped: _Groups, budgets: Sequence[float], price: float, keep: Callable[[float], bool]
-) -> bool:
-    """Whether these budgets can introduce every new card whose weight is kept (the others are
-    left out of the plan)."""
-    groups = [g for g in grouped.groups if g.studied or keep(g.weight)]
-    try:
-        allocate(groups, [60.0 * b for b in budgets], price, cover=True)
-    except Infeasible:
-        return False
-    return True
+def _capacity(model: Model, budgets: Sequence[float]) -> float:
+    """Seconds the days can give to introductions (on the days cards may be introduced)."""
+    return sum(60.0 * budgets[day] for day in intro_days(Calendar.of(budgets)))
 
 
-def _heavier_than(cut: float) -> Callable[[float], bool]:
-    return lambda weight: weight > cut
+def _explain(plan_: Plan, model: Model, cards: Sequence[PlanCard], budgets: list[float]) -> Plan:
+    """What would let every card in: more minutes, a later date, or fewer topics.
 
-
-def _explain(
-    plan_: Plan,
-    model: Model,
-    cards: Sequence[PlanCard],
-    budgets: list[float],
-    start: datetime,
-    today: date,
-    price: float,
-) -> Plan:
-    """What would let every card in: more minutes, a later date, or fewer topics."""
+    Every card can be introduced exactly when the days have the seconds to introduce them all
+    (a card may be introduced and left until the morning, at no further cost): so these are
+    sums, not plans, and they agree with what `plan` finds feasible."""
+    new = [card for card in cards if _is_new(card)]
+    need = len(new) * model.intro_seconds
     horizon = len(budgets)
-    everything: Callable[[float], bool] = lambda _weight: True  # noqa: E731
-    # The same week shape (days off stay off), scaled; all days off: every day alike.
     top = max(budgets)
+    # The same week shape (days off stay off), scaled; all days off: every day alike.
     shape = [b / top for b in budgets] if top > 0 else [1.0] * horizon
-    grouped = _group(model, cards, Calendar.of(shape), start)
-    low, high = 0.0, 1440.0
-    minutes: float | None = None
-    if _covers(grouped, [f * high for f in shape], price, everything):
-        for _ in range(9):
-            middle = (low + high) / 2
-            if _covers(grouped, [f * middle for f in shape], price, everything):
-                high = middle
-            else:
-                low = middle
-        minutes = float(math.ceil(high))
-    later = None
+    unit = _capacity(model, shape)
+    minutes = float(math.ceil(need / unit - 1e-9)) if unit > 0 and need / unit <= 1440 else None
     mean = sum(budgets) / horizon
-    candidates = [horizon + extra for extra in LATER] if mean > 0 else []
-    # The smallest candidate that covers, by bisection (each try prices a longer calendar).
-    lo, hi = 0, len(candidates)
-    while lo < hi:
-        middle = (lo + hi) // 2
-        days = candidates[middle]
-        longer = [mean] * days
-        if _covers(_group(model, cards, Calendar.of(longer), start), longer, price, everything):
-            hi = middle
-        else:
-            lo = middle + 1
-    if lo < len(candidates):
-        later = today + timedelta(days=candidates[lo])
+    later = None
+    for extra in LATER if mean > 0 else ():
+        if _capacity(model, [mean] * (horizon + extra)) >= need:
+            later = plan_.interview + timedelta(days=extra)
+            break
     drop = None
-    if top > 0:
-        current = _group(model, cards, Calendar.of(budgets), start)
-        new_weights = sorted({g.weight for g in current.groups if not g.studied})
-        for cut in new_weights[:-1]:
-            if _covers(current, budgets, price, _heavier_than(cut)):
-                drop = cut
-                break
+    capacity = _capacity(model, budgets)
+    for cut in sorted({card.weight for card in new})[:-1]:
+        if sum(1 for card in new if card.weight > cut) * model.intro_seconds <= capacity:
+            drop = cut
+            break
     return Plan(
         interview=plan_.interview,
         days=plan_.days,
