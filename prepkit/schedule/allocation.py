@@ -43,6 +43,7 @@ class Group:
     intros: Sequence[Intro] = ()
     studied: bool = True
     memory: tuple[float, float, int] | None = None  # studied: (stability, difficulty, last day)
+    urgent: bool = False  # studied, in learning steps: reviewed on the first open day
 
 
 Allotment = list[tuple[Course, float]]  # (course, how many cards of the group take it)
@@ -52,16 +53,23 @@ MIP_SECONDS = 1.0  # a safety net: the whole-number pass is small and usually ta
 ROUNDS = 40  # column-generation rounds at most (each adds the best course of every choice)
 POLICY_ROUNDS = 3  # rounds of policies found by dynamic programming, after the menus
 POLICY_HORIZON = 30  # days: beyond this the menus are kept (the policies take too long)
+URGENT = 1.0  # a card in learning steps not seen today costs as much as forgetting it
+WAIT = 0.001  # recall a day of waiting to introduce a card must buy (0.1 point of its weight)
 EXTRA = 100_000  # course numbers from here on are policies, not menu courses
 
 
 class _Menu:
     """Courses offered to one choice, as arrays: the LP prices them all at once."""
 
-    def __init__(self, courses: Sequence[Course], days: int, price: float) -> None:
+    def __init__(
+        self, courses: Sequence[Course], days: int, price: float, first: int | None
+    ) -> None:
         import numpy as np
 
         self.courses = courses
+        self.first_review = np.array(
+            [any(day == first and p > 0 for day, p in c.reviews) for c in courses], dtype=float
+        )
         self.recall = np.array([c.recall for c in courses])
         self.cost = np.zeros((len(courses), days))
         for i, course in enumerate(courses):
@@ -80,6 +88,7 @@ class _Choice:
     menu: _Menu
     row: int
     memory: tuple[float, float, int, int] | None = None  # (S, D, last day, first review day)
+    urgent: int | None = None  # the day a review must come (learning steps), if any
 
 
 class _Program:
@@ -96,6 +105,7 @@ class _Program:
         self.intros: set[Key] = set()  # new cards' intro columns
         self.today: set[Key] = set()  # ... of those, the ones that introduce today
         self.days = len(budgets)
+        self.first = next((day for day, b in enumerate(budgets) if b > 0), None)
         self.lower: list[float] = [-_INF] * self.days
         self.upper: list[float] = [float(b) for b in budgets]
         self.choices: list[_Choice] = []
@@ -107,21 +117,26 @@ class _Program:
 
         def menu(courses: Sequence[Course]) -> _Menu:
             if id(courses) not in menus:
-                menus[id(courses)] = _Menu(courses, self.days, price)
+                menus[id(courses)] = _Menu(courses, self.days, price, self.first)
             return menus[id(courses)]
 
         for g, group in enumerate(groups):
             if group.studied:
                 row = self.row(float(group.count), float(group.count))
                 memory = (*group.memory, 0) if group.memory else None
-                self.choices.append(_Choice((g,), group.weight, menu(group.courses), row, memory))
+                urgent = self.first if group.urgent else None
+                choice = _Choice((g,), group.weight, menu(group.courses), row, memory, urgent)
+                self.choices.append(choice)
                 continue
             cards = self.row(float(group.count) if cover else 0.0, float(group.count))
             for k, intro in enumerate(group.intros):
                 links = [self.row(0.0, 0.0) for _ in intro.outcomes]
                 rows = [cards, intro.day, *links]
                 values = [1.0, intro.seconds, *(-p for p, _ in intro.outcomes)]
-                self.add((g, k), -price * intro.seconds, rows, values)
+                # Waiting must buy something: a day missed later, or a new card that turns out
+                # harder than it looked, costs less when cards are met early.
+                objective = -price * intro.seconds - WAIT * group.weight * intro.day
+                self.add((g, k), objective, rows, values)
                 self.intros.add((g, k))
                 if intro.day == 0:
                     self.today.add((g, k))
@@ -157,6 +172,8 @@ class _Program:
                 rows.append(day)
                 values.append(seconds)
         objective = choice.weight * float(menu.recall[i]) - float(menu.penalty[i])
+        if choice.urgent is not None:
+            objective += URGENT * choice.weight * float(menu.first_review[i])
         self.add(key, objective, rows, values)
         return True
 
@@ -169,7 +186,10 @@ class _Program:
                 rows.append(day)
                 values.append(seconds)
                 spent += seconds
-        self.add(key, choice.weight * course.recall - self.price * spent, rows, values)
+        objective = choice.weight * course.recall - self.price * spent
+        if choice.urgent is not None and any(d == choice.urgent for d, _ in course.reviews):
+            objective += URGENT * choice.weight
+        self.add(key, objective, rows, values)
         self.extra[key] = course
 
     def policies(self, duals: Sequence[float], model: Model, calendar: Calendar) -> int:
@@ -186,9 +206,10 @@ class _Program:
             if choice.weight not in by_weight:
                 by_weight[choice.weight] = Policies(model, calendar, prices, choice.weight)
             s, d, last, start = choice.memory
-            course = by_weight[choice.weight].course(s, d, last, start)
+            course = by_weight[choice.weight].course(s, d, last, start, choice.urgent)
             cost = sum(prices[day] * seconds for day, seconds in course.seconds)
-            if choice.weight * course.recall - cost - duals[choice.row] > 1e-6:
+            bonus = URGENT * choice.weight if choice.urgent is not None else 0.0
+            if choice.weight * course.recall + bonus - cost - duals[choice.row] > 1e-6:
                 self.add_course(choice, course)
                 offered += 1
         return offered
@@ -206,6 +227,8 @@ class _Program:
                 priced[id(menu)] = menu.cost @ prices + menu.penalty
             base = priced[id(menu)]
             values = choice.weight * menu.recall - base  # type: ignore[operator]
+            if choice.urgent is not None:
+                values = values + URGENT * choice.weight * menu.first_review
             i = int(np.argmax(values))
             if float(values[i]) - duals[choice.row] > 1e-7 and (*choice.key, i) not in self.seen:
                 out.append((choice, i))

@@ -103,6 +103,7 @@ class _Known:
 
     branch: Branch
     due_now: bool
+    learning: bool  # in (re)learning steps: seen again today, as Anki would
 
 
 def _known(state: CardState, today_start: datetime) -> _Known:
@@ -112,7 +113,7 @@ def _known(state: CardState, today_start: datetime) -> _Known:
     difficulty = state.difficulty if state.difficulty is not None else 5.0
     learning = state.state in (State.LEARNING, State.RELEARNING) or state.due is None
     due_now = learning or (state.due is not None and state.due < today_start + timedelta(days=1))
-    return _Known((1.0, stability, difficulty, min(last_day, 0)), due_now)
+    return _Known((1.0, stability, difficulty, min(last_day, 0)), due_now, learning)
 
 
 def _is_new(card: PlanCard) -> bool:
@@ -135,8 +136,8 @@ def _group(
     weight and a memory close enough to price once (same last day and due-today flag,
     stability within 5%, difficulty within 0.25)."""
     new: dict[float, list[PlanCard]] = defaultdict(list)
-    known: dict[tuple[float, int, bool, int, int], list[tuple[PlanCard, _Known]]] = defaultdict(
-        list
+    known: dict[tuple[float, int, bool, bool, int, int], list[tuple[PlanCard, _Known]]] = (
+        defaultdict(list)
     )
     for card in cards:
         if _is_new(card):
@@ -145,7 +146,7 @@ def _group(
         assert card.state is not None
         k = _known(card.state, today_start)
         _p, s, d, last = k.branch
-        key = (card.weight, last, k.due_now, round(math.log(s) * 20), round(d * 4))
+        key = (card.weight, last, k.due_now, k.learning, round(math.log(s) * 20), round(d * 4))
         known[key].append((card, k))
     out = _Groups([], [])
     intros = new_card_intros(model, calendar) if new and calendar.open else []
@@ -156,14 +157,16 @@ def _group(
         out.members.append(members)
     priced: dict[tuple[int, bool, int, int], list[Course]] = {}
     for key, entries in known.items():
-        weight, last, due_now, s_key, d_key = key
+        weight, last, due_now, learning, s_key, d_key = key
         memory_key = (last, due_now, s_key, d_key)
         if memory_key not in priced:
             first = entries[0][1]
             due: list[int | None] = [0 if first.due_now else None]
             priced[memory_key] = courses_from(model, [first.branch], due, 0, calendar)
         _p, s, d, last = entries[0][1].branch
-        out.groups.append(Group(weight, len(entries), priced[memory_key], memory=(s, d, last)))
+        out.groups.append(
+            Group(weight, len(entries), priced[memory_key], memory=(s, d, last), urgent=learning)
+        )
         out.members.append(sorted((card for card, _ in entries), key=lambda c: c.card_id))
     return out
 

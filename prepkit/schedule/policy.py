@@ -156,8 +156,9 @@ class Policies:
                 best, value = day, here
         return best
 
-    def course(self, s: float, d: float, last: int, start: int) -> Course:
-        """Follow the policy from this memory: its expected recall, seconds and reviews."""
+    def course(self, s: float, d: float, last: int, start: int, first: int | None = None) -> Course:
+        """Follow the policy from this memory: its expected recall, seconds and reviews (the
+        first review on day `first`, if given: a card in learning steps)."""
         memory, horizon = self.model.memory, self.calendar.horizon
         seconds: dict[int, float] = {}
         reviews: dict[int, float] = {}
@@ -165,7 +166,10 @@ class Policies:
         stack = [(1.0, s, d, last, start)]
         while stack:
             p, s_, d_, last_, start_ = stack.pop()
-            day = self.next_review(s_, d_, last_, start_) if p >= PRUNE else None
+            if first is not None and last_ == last and start_ == start:
+                day: int | None = first
+            else:
+                day = self.next_review(s_, d_, last_, start_) if p >= PRUNE else None
             if day is None:
                 recall += p * memory.recall(morning_age(horizon, last_), s_)
                 continue
