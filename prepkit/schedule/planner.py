@@ -5,8 +5,9 @@ for every card, the ways it could be studied until then (`courses`: introduced o
 reviewed on fixed days or by FSRS with a last review pulled in before the interview), each in
 expectation over the learner's answers: its expected recall on the morning and its expected
 seconds on each day. It then chooses a course for every card so that the weighted recall on the
-morning is as high as the days' budgets allow (`allocation`, a linear program), and rounds that
-choice card by card without letting any day go over its budget.
+morning is as high as the days' budgets allow (`allocation`, a linear program, which for plans up
+to a month also asks `policy` for each card's best review policy at its day prices), and rounds
+today's part of that choice card by card.
 
 What comes out is not written as rules, but it is what one would want: with minutes to spare,
 every card is consolidated and refreshed in the last days, spread so there is no pile-up on the
