@@ -439,6 +439,44 @@ def plan(
     _print_plan(result)
 
 
+EXPORT_FORMATS = ("reviews-csv",)
+
+
+@app.command()
+def export(
+    format_: Annotated[
+        str, typer.Option("--format", help="What to write: reviews-csv (the FSRS optimizer's).")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: standard output).")
+    ] = None,
+    deck: Annotated[str | None, typer.Option("--deck", help="Only this deck's cards.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only answers from this day, YYYY-MM-DD.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Write your progress for other tools: the review log as the FSRS optimizer reads it."""
+    from prepkit.export.reviews_csv import write_reviews_csv
+    from prepkit.exports import review_rows, since_ms, write_file
+
+    if format_ not in EXPORT_FORMATS:
+        known = ", ".join(EXPORT_FORMATS)
+        raise PrepkitError(f"--format {format_}: not one prepkit writes yet (it writes: {known})")
+    with _workspace() as ws:
+        rows = review_rows(ws, deck, since_ms(ws, since))
+        if out is None:
+            write_reviews_csv(rows, sys.stdout)
+            return
+        count = write_file(out, lambda stream: write_reviews_csv(rows, stream), force)
+    summary = {"format": format_, "path": str(out), "rows": count}
+    if as_json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(f"{count} reviews written to {out}")
+
+
 def _plan_json(result: Any) -> dict[str, Any]:
     return {
         "interview": result.interview.isoformat(),
