@@ -439,13 +439,17 @@ def plan(
     _print_plan(result)
 
 
-EXPORT_FORMATS = ("reviews-csv",)
+EXPORT_FORMATS = ("reviews-csv", "json")
 
 
 @app.command()
 def export(
     format_: Annotated[
-        str, typer.Option("--format", help="What to write: reviews-csv (the FSRS optimizer's).")
+        str,
+        typer.Option(
+            "--format",
+            help="reviews-csv (the review log, FSRS optimizer's columns) or json (everything).",
+        ),
     ],
     out: Annotated[
         Path | None, typer.Option("--out", help="File to write (default: standard output).")
@@ -457,24 +461,60 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Write your progress for other tools: the review log as the FSRS optimizer reads it."""
+    """Write your progress for other tools (reviews-csv) or for another prepkit (json)."""
+    from prepkit.export import progress_json
     from prepkit.export.reviews_csv import write_reviews_csv
-    from prepkit.exports import review_rows, since_ms, write_file
+    from prepkit.exports import progress_document, review_rows, since_ms, write_file
 
     if format_ not in EXPORT_FORMATS:
         known = ", ".join(EXPORT_FORMATS)
         raise PrepkitError(f"--format {format_}: not one prepkit writes yet (it writes: {known})")
+    if format_ == "json" and (deck or since):
+        raise PrepkitError("--format json: is the whole progress (no --deck or --since)")
     with _workspace() as ws:
-        rows = review_rows(ws, deck, since_ms(ws, since))
-        if out is None:
-            write_reviews_csv(rows, sys.stdout)
-            return
-        count = write_file(out, lambda stream: write_reviews_csv(rows, stream), force)
+        if format_ == "json":
+            doc = progress_document(ws, _now())
+            text = progress_json.dumps(doc)
+            reviews = len(doc["tables"]["review"])  # type: ignore[index]
+            if out is None:
+                sys.stdout.write(text)
+                return
+            write_file(out, lambda stream: stream.write(text), force)
+            count = reviews
+        else:
+            rows = review_rows(ws, deck, since_ms(ws, since))
+            if out is None:
+                write_reviews_csv(rows, sys.stdout)
+                return
+            count = write_file(out, lambda stream: write_reviews_csv(rows, stream), force)
     summary = {"format": format_, "path": str(out), "rows": count}
     if as_json:
         print(json.dumps(summary, indent=2))
     else:
         print(f"{count} reviews written to {out}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="A progress file written by prepkit export.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file and count; change nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Restore a progress file (prepkit export --format json) into a new database."""
+    from prepkit.exports import import_progress
+
+    with _workspace() as ws:
+        counts = import_progress(ws, file, dry_run=dry_run)
+    if as_json:
+        print(json.dumps({"file": str(file), "dry_run": dry_run, "rows": counts}, indent=2))
+        return
+    done = "would restore" if dry_run else "restored"
+    print(
+        f"{file}: {done} {counts['card']} cards, {counts['review']} reviews, "
+        f"{counts['card_edit']} edits, {counts['posting']} postings"
+    )
 
 
 def _plan_json(result: Any) -> dict[str, Any]:

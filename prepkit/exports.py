@@ -14,9 +14,11 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TextIO, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from prepkit.errors import PrepkitError
+from prepkit.export import progress_json
 from prepkit.export.reviews_csv import ReviewRow
 from prepkit.schedule.days import to_ms
 from prepkit.store import models as m
@@ -88,3 +90,118 @@ def write_file(path: Path, write: Callable[[TextIO], T], force: bool) -> T:
         Path(temporary).unlink(missing_ok=True)
         raise
     return result
+
+
+# -- the progress file -------------------------------------------------------------------------
+
+# In the order rows must go in (foreign keys point backwards); learner-scoped tables lose their
+# learner column in the file and get the importing profile's.
+PROGRESS_TABLES = (
+    "deck",
+    "card",
+    "card_state",
+    "review",
+    "setting",
+    "posting",
+    "posting_topic",
+    "card_edit",
+    "card_override",
+)
+
+
+def _table(name: str) -> Table:
+    return m.Base.metadata.tables[name]
+
+
+def _columns(name: str) -> list[str]:
+    return [c.name for c in _table(name).columns if c.name != "learner_id"]
+
+
+def _kinds(name: str) -> list[tuple[str, str, bool]]:
+    """(column, kind, nullable) of a table, for checking a progress file's rows."""
+    kinds = {int: "int", float: "float", str: "str", bool: "bool"}
+    out = []
+    for column in _table(name).columns:
+        if column.name != "learner_id":
+            kind = kinds[column.type.python_type]
+            out.append((column.name, kind, bool(column.nullable) and not column.primary_key))
+    return out
+
+
+def progress_tables(workspace: Workspace) -> dict[str, list[dict[str, object]]]:
+    """Every row of the learner's progress, by table, in primary-key order."""
+    out: dict[str, list[dict[str, object]]] = {}
+    with workspace.read() as conn:
+        for name in PROGRESS_TABLES:
+            table = _table(name)
+            query = select(*(table.c[c] for c in _columns(name)))
+            if "learner_id" in table.c:
+                query = query.where(table.c.learner_id == workspace.learner_id)
+            elif name == "posting_topic":
+                mine = select(m.Posting.id).where(m.Posting.learner_id == workspace.learner_id)
+                query = query.where(table.c.posting_id.in_(mine))
+            query = query.order_by(*table.primary_key.columns)
+            out[name] = [dict(row._mapping) for row in conn.execute(query)]
+    return out
+
+
+def progress_document(workspace: Workspace, now: datetime) -> dict[str, object]:
+    from prepkit.store.db import HEAD
+
+    return progress_json.document(progress_tables(workspace), now.isoformat(), HEAD)
+
+
+def import_progress(workspace: Workspace, path: Path, dry_run: bool = False) -> dict[str, int]:
+    """Restore a progress file into this (empty) database, in one transaction: rows by table.
+
+    The file's ids are kept (reviews, edits and postings point at them), which is why the
+    database must have no cards yet: a merge into an existing library is another feature."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PrepkitError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PrepkitError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        tables = progress_json.read(text, {name: _kinds(name) for name in PROGRESS_TABLES})
+    except progress_json.ProgressFileError as exc:
+        raise PrepkitError(f"{path}: {exc}") from None
+    try:
+        _restore(workspace, path, tables, dry_run)
+    except _DryRun:
+        pass  # everything checked, the database included; the transaction is rolled back
+    return {name: len(tables[name]) for name in PROGRESS_TABLES}
+
+
+class _DryRun(Exception):
+    """Raised inside the import's transaction to roll it back after a full check."""
+
+
+def _restore(
+    workspace: Workspace, path: Path, tables: dict[str, list[dict[str, object]]], dry_run: bool
+) -> None:
+    with workspace.engine.begin() as conn:
+        cards = conn.execute(select(func.count()).select_from(m.Card)).scalar_one()
+        if cards:
+            raise PrepkitError(
+                f"{path}: this database already has {cards} cards; a progress file is restored "
+                "into a new one (for example: prepkit --db NEW.db import FILE)"
+            )
+        # The file's settings replace this profile's (a new database may have written defaults).
+        conn.execute(delete(m.Setting).where(m.Setting.learner_id == workspace.learner_id))
+        try:
+            for name in PROGRESS_TABLES:
+                rows = tables[name]
+                if not rows:
+                    continue
+                table = _table(name)
+                if "learner_id" in table.c:
+                    rows = [{**row, "learner_id": workspace.learner_id} for row in rows]
+                conn.execute(insert(table), rows)
+        except DBAPIError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig else "rejected"
+            raise PrepkitError(f"{path}: does not fit the database ({reason})") from None
+        if dry_run:
+            raise _DryRun

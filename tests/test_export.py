@@ -5,11 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 from pathlib import Path
 
-from prepkit.export.reviews_csv import COLUMNS, ReviewRow, write_reviews_csv
+from sqlalchemy import text
 
-from .conftest import NOW
+from prepkit.cards import edit_card
+from prepkit.export.reviews_csv import COLUMNS, ReviewRow, write_reviews_csv
+from prepkit.workspace import open_workspace
+
+from .conftest import NOW, ROOT
+
+EXAMPLE = ROOT / "decks" / "postings" / "example-ml-systems.txt"
 
 
 def studied(cli, deck_dir: Path) -> None:
@@ -55,7 +62,7 @@ def test_an_existing_file_is_kept_unless_forced(cli, deck_dir: Path, tmp_path: P
 def test_bad_requests_get_one_line_and_write_nothing(cli, deck_dir: Path, tmp_path: Path) -> None:
     studied(cli, deck_dir)
     cases = {
-        ("--format", "xlsx"): "--format xlsx: not one prepkit writes yet (it writes: reviews-csv)",
+        ("--format", "xlsx"): "--format xlsx: not one prepkit writes yet (it writes: reviews-c",
         ("--format", "reviews-csv", "--deck", "nope"): "--deck nope: no such deck",
         ("--format", "reviews-csv", "--since", "2026-13-01"): "--since 2026-13-01: not a date",
         ("--format", "reviews-csv", "--out", str(tmp_path / "missing" / "r.csv")): (
@@ -107,3 +114,114 @@ def test_a_cell_a_spreadsheet_would_run_is_quoted() -> None:
     cells = [r["card_id"] for r in rows_of(out.getvalue())]
     assert cells == ['\'=HYPERLINK("http://x")', "'@SUM(A1)", "plain-id"]
     assert rows_of(out.getvalue())[1]["review_duration"] == ""
+
+
+# -- the progress file -------------------------------------------------------------------------
+
+TABLES = (
+    "deck",
+    "card",
+    "card_state",
+    "review",
+    "setting",
+    "posting",
+    "posting_topic",
+    "card_edit",
+    "card_override",
+)
+
+
+def dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of the progress tables, read with sqlite3 (not prepkit), learner left out."""
+    with sqlite3.connect(db) as conn:
+        out = {}
+        for table in TABLES:
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            kept = [c for c in columns if c != "learner_id"]
+            # the names come from TABLES and the schema itself, not from input
+            query = f"SELECT {', '.join(kept)} FROM {table}"  # noqa: S608
+            rows = conn.execute(query).fetchall()
+            out[table] = sorted(rows, key=repr)
+        return out
+
+
+def progress(cli, tmp_path: Path) -> tuple[Path, Path]:
+    """A learner with a posting, settings, answers, an edit and a suspension; exported."""
+    db = tmp_path / "cli.db"
+    assert cli("init", "--posting", str(EXAMPLE), "--interview", "2027-01-15").code == 0
+    assert cli("study", "--plain", stdin="3\n1\n4\n2\n3\nu\n-\n!\n3\nq\n").code == 0
+    with open_workspace(str(db), NOW) as ws:
+        with ws.read() as conn:
+            first = conn.execute(text("SELECT key FROM card LIMIT 1")).scalar_one()
+        edit_card(ws, first, "My own front", "My own back", NOW)
+    out = tmp_path / "progress.json"
+    result = cli("export", "--format", "json", "--out", str(out))
+    assert result.code == 0, result.err
+    return db, out
+
+
+def test_the_progress_file_restores_every_row_into_a_new_database(cli, tmp_path: Path) -> None:
+    db, out = progress(cli, tmp_path)
+    before = dump(db)
+    assert all(before[t] for t in TABLES), [t for t in TABLES if not before[t]]
+    copy = tmp_path / "restored.db"
+    result = cli("--db", str(copy), "import", str(out))
+    assert result.code == 0, result.err
+    assert "restored" in result.out and " reviews" in result.out
+    assert dump(copy) == before
+    # and the learner sees the same: counts, due cards, the plan's inputs
+    assert cli("--db", str(copy), "stats", "--json").out == cli("stats", "--json").out
+
+
+def test_a_dry_run_checks_everything_and_writes_nothing(cli, tmp_path: Path) -> None:
+    _db, out = progress(cli, tmp_path)
+    copy = tmp_path / "restored.db"
+    result = cli("--db", str(copy), "import", str(out), "--dry-run", "--json")
+    assert result.code == 0, result.err
+    report = json.loads(result.out)
+    assert report["dry_run"] is True and report["rows"]["review"] > 0
+    assert all(not rows for table, rows in dump(copy).items() if table != "setting")
+
+
+def test_a_bad_progress_file_is_one_line_and_changes_nothing(cli, tmp_path: Path) -> None:
+    db, out = progress(cli, tmp_path)
+    doc = json.loads(out.read_text())
+    target = tmp_path / "target.db"
+    assert cli("--db", str(target), "stats").code == 0  # an empty database
+    empty = dump(target)
+    newer = {**doc, "version": 2}
+    wrong_column = json.loads(json.dumps(doc))
+    wrong_column["tables"]["review"][0]["rating_x"] = wrong_column["tables"]["review"][0].pop(
+        "rating"
+    )
+    wrong_type = json.loads(json.dumps(doc))
+    wrong_type["tables"]["review"][1]["reviewed_at"] = "yesterday"
+    dangling = json.loads(json.dumps(doc))
+    dangling["tables"]["review"][0]["card_id"] = 99_999_999
+    cases = {
+        "newer.json": (json.dumps(newer), "written by a newer prepkit (file version 2"),
+        "column.json": (json.dumps(wrong_column), "tables.review[0]: missing rating"),
+        "type.json": (json.dumps(wrong_type), "tables.review[1].reviewed_at: not a int"),
+        "dangling.json": (json.dumps(dangling), "does not fit the database (FOREIGN KEY"),
+        "truncated.json": (out.read_text()[:500], "not JSON (line"),
+        "other.json": ('{"format": "anki"}', "not a prepkit progress file"),
+        "binary.json": (None, "not UTF-8 text (byte 0)"),
+    }
+    for name, (body, message) in cases.items():
+        path = tmp_path / name
+        if body is None:
+            path.write_bytes(b"\xff\xfe\x00PK\x03\x04")
+        else:
+            path.write_text(body)
+        result = cli("--db", str(target), "import", str(path))
+        assert result.code == 1, name
+        assert result.err.startswith(f"prepkit: {path}: "), result.err
+        assert message in result.err and len(result.err.strip().splitlines()) == 1, result.err
+        assert dump(target) == empty, name
+    # a database that already has cards is refused, and stays as it was
+    mine = dump(db)
+    refused = cli("import", str(out))
+    assert refused.code == 1 and "already has" in refused.err
+    assert dump(db) == mine
+    missing = cli("--db", str(target), "import", str(tmp_path / "nope.json"))
+    assert missing.code == 1 and "cannot read (No such file or directory)" in missing.err
