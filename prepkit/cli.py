@@ -439,7 +439,7 @@ def plan(
     _print_plan(result)
 
 
-EXPORT_FORMATS = ("reviews-csv", "json")
+EXPORT_FORMATS = ("reviews-csv", "json", "md")
 
 
 @app.command()
@@ -448,7 +448,8 @@ def export(
         str,
         typer.Option(
             "--format",
-            help="reviews-csv (the review log, FSRS optimizer's columns) or json (everything).",
+            help="reviews-csv (the review log, FSRS optimizer's columns), json (everything), "
+            "or md (a progress report).",
         ),
     ],
     out: Annotated[
@@ -469,10 +470,20 @@ def export(
     if format_ not in EXPORT_FORMATS:
         known = ", ".join(EXPORT_FORMATS)
         raise PrepkitError(f"--format {format_}: not one prepkit writes yet (it writes: {known})")
-    if format_ == "json" and (deck or since):
-        raise PrepkitError("--format json: is the whole progress (no --deck or --since)")
+    if format_ in ("json", "md") and (deck or since):
+        raise PrepkitError(f"--format {format_}: is the whole progress (no --deck or --since)")
     with _workspace() as ws:
-        if format_ == "json":
+        if format_ == "md":
+            from prepkit.export.report import markdown
+            from prepkit.reports import report_data
+
+            report = markdown(report_data(ws, _now()))
+            if out is None:
+                sys.stdout.write(report)
+                return
+            write_file(out, lambda stream: stream.write(report), force)
+            count = len(report.splitlines())
+        elif format_ == "json":
             doc = progress_document(ws, _now())
             text = progress_json.dumps(doc)
             reviews = len(doc["tables"]["review"])  # type: ignore[index]
@@ -490,6 +501,8 @@ def export(
     summary = {"format": format_, "path": str(out), "rows": count}
     if as_json:
         print(json.dumps(summary, indent=2))
+    elif format_ == "md":
+        print(f"report written to {out}")
     else:
         print(f"{count} reviews written to {out}")
 

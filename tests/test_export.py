@@ -225,3 +225,65 @@ def test_a_bad_progress_file_is_one_line_and_changes_nothing(cli, tmp_path: Path
     assert dump(db) == mine
     missing = cli("--db", str(target), "import", str(tmp_path / "nope.json"))
     assert missing.code == 1 and "cannot read (No such file or directory)" in missing.err
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def test_the_report_says_where_the_learner_stands(cli, tmp_path: Path) -> None:
+    progress(cli, tmp_path)
+    result = cli("export", "--format", "md")
+    assert result.code == 0, result.err
+    report = result.out
+    assert report.startswith("# Interview preparation: default\n")
+    assert "Interview on Friday 15 January 2027: 49 days left." in report
+    assert "## Qualifications: Research Scientist / Research Engineer" in report
+    # every qualification of the posting is a row, with its readiness or "no deck"
+    rows = [line for line in report.splitlines() if line.endswith(("| minimum |", "| preferred |"))]
+    assert len(rows) >= 8 and any("PyTorch" in row for row in rows)
+    assert "## Topics" in report and "| Research practice | 6 |" in report
+    assert "- Streak: 1 day (longest 1 day)." in report
+    assert "## Weakest cards" in report and "(`" in report
+    out = tmp_path / "report.md"
+    assert cli("export", "--format", "md", "--out", str(out)).code == 0
+    assert out.read_text() == cli("export", "--format", "md").out
+    refused = cli("export", "--format", "md", "--out", str(out))
+    assert refused.code == 1 and "already exists" in refused.err
+    assert cli("export", "--format", "md", "--deck", "x").code == 1
+
+
+def test_text_in_the_report_is_shown_never_run() -> None:
+    from datetime import date
+
+    from prepkit.export.report import ReportData, TopicLine, WeakCard, markdown
+
+    nasty = "A | B <script>alert(1)</script> *bold* [link](http://x) `code`"
+    data = ReportData(
+        generated_at=NOW,
+        profile="me",
+        interview=date(2026, 12, 18),
+        days_left=21,
+        readiness=0.5,
+        weighted=True,
+        introduced=1,
+        cards=2,
+        postings=(),
+        topics=(TopicLine(nasty, 3, 1, 2, 0.5, None, 0),),
+        retention=None,
+        retention_reviews=0,
+        streak=0,
+        longest_streak=0,
+        studied_days_30=0,
+        reviews_30=0,
+        minutes_30=0.0,
+        due_next=(),
+        weakest=(WeakCard("k`1", nasty, "t", 2, 0.25),),
+    )
+    report = markdown(data)
+    assert "<script>" not in report and "\\<script\\>" in report
+    assert "A \\| B" in report  # a pipe would split the table row
+    assert "\\*bold\\*" in report and "\\[link\\](http://x)" in report
+    assert "(`k1`)" in report
+    # the rows keep their cells: five in the topic table, four in the weakest cards
+    rows = [line for line in report.splitlines() if line.startswith("| A")]
+    assert sorted(row.count(" | ") for row in rows) == [3, 4]
