@@ -51,7 +51,7 @@ Key = tuple[int, ...]  # (group, course) | (group, intro) | (group, intro, outco
 
 MIP_SECONDS = 1.0  # a safety net: the whole-number pass is small and usually takes milliseconds
 ROUNDS = 40  # column-generation rounds at most (each adds the best course of every choice)
-POLICY_ROUNDS = 3  # rounds of policies found by dynamic programming, after the menus
+POLICY_ROUNDS = 2  # rounds of policies found by dynamic programming, after the menus
 POLICY_HORIZON = 30  # days: beyond this the menus are kept (the policies take too long)
 URGENT = 1.0  # a card in learning steps not seen today costs as much as forgetting it
 WAIT = 0.001  # recall a day of waiting to introduce a card must buy (0.1 point of its weight)

@@ -351,10 +351,12 @@ def courses_from(
     first_due: Sequence[int | None],
     start: int,
     calendar: Calendar,
+    retentions: Sequence[float] = RETENTIONS,
 ) -> list[Course]:
     """Every course offered to a card whose memory is `branches`, reviewable from day `start`:
     no review, one review on any open day, an early and a late review, and FSRS at each of
-    RETENTIONS with each final day (or none)."""
+    `retentions` with each final day (or none). Studied cards get one retention (the
+    learner's): there can be hundreds of them, and the policies (`policy`) cover the rest."""
     horizon = calendar.horizon
     days = [day for day in calendar.open if day >= start]
     finals = calendar.finals(start)
@@ -379,7 +381,7 @@ def courses_from(
         for last in finals[-PAIR_FINALS:]:
             if last > first:
                 add(*on_fixed_days(model, branches, [first, last], horizon))
-    for retention in RETENTIONS:
+    for retention in retentions:
         ends = [(None, 1.0), *((final, enough) for final in finals for enough in LEFT_ALONE)]
         for priced in by_fsrs(model, branches, first_due, calendar, retention, ends):
             add(*priced)

@@ -130,25 +130,52 @@ class _Groups:
     members: list[list[PlanCard]]
 
 
+# How finely studied cards' memories are told apart: (stability bins per unit of log S,
+# difficulty bins per unit, days of last review merged), finest first. The finest that leaves
+# at most MEMORY_GROUPS memories to price is used: a big library is priced more coarsely.
+RESOLUTIONS = ((20, 4, 1), (10, 2, 1), (5, 1, 2), (3, 0.5, 4), (2, 0.25, 7))
+MEMORY_GROUPS = 100
+
+
+def _memory_key(
+    k: _Known, resolution: tuple[float, float, int]
+) -> tuple[int, bool, bool, int, int]:
+    per_log_s, per_d, days = resolution
+    _p, s, d, last = k.branch
+    return (
+        -((-last) // days) * days if days > 1 else last,
+        k.due_now,
+        k.learning,
+        round(math.log(s) * per_log_s),
+        round(d * per_d),
+    )
+
+
 def _group(
     model: Model, cards: Sequence[PlanCard], calendar: Calendar, today_start: datetime
 ) -> _Groups:
     """New cards grouped by weight (all share one list of courses); studied cards grouped by
-    weight and a memory close enough to price once (same last day and due-today flag,
-    stability within 5%, difficulty within 0.25)."""
+    weight and a memory close enough to price once (same due-today and learning flags, last
+    review, stability and difficulty within the bins of the finest of RESOLUTIONS that leaves
+    at most MEMORY_GROUPS memories)."""
     new: dict[float, list[PlanCard]] = defaultdict(list)
-    known: dict[tuple[float, int, bool, bool, int, int], list[tuple[PlanCard, _Known]]] = (
-        defaultdict(list)
-    )
+    studied: list[tuple[PlanCard, _Known]] = []
     for card in cards:
         if _is_new(card):
             new[card.weight].append(card)
-            continue
-        assert card.state is not None
-        k = _known(card.state, today_start)
-        _p, s, d, last = k.branch
-        key = (card.weight, last, k.due_now, k.learning, round(math.log(s) * 20), round(d * 4))
-        known[key].append((card, k))
+        else:
+            assert card.state is not None
+            studied.append((card, _known(card.state, today_start)))
+    resolution = RESOLUTIONS[-1]
+    for candidate in RESOLUTIONS:
+        if len({_memory_key(k, candidate) for _, k in studied}) <= MEMORY_GROUPS:
+            resolution = candidate
+            break
+    known: dict[tuple[float, int, bool, bool, int, int], list[tuple[PlanCard, _Known]]] = (
+        defaultdict(list)
+    )
+    for card, k in studied:
+        known[(card.weight, *_memory_key(k, resolution))].append((card, k))
     out = _Groups([], [])
     intros = new_card_intros(model, calendar) if new and calendar.open else []
     alone = [intro.alone for intro in intros]
@@ -163,7 +190,9 @@ def _group(
         if memory_key not in priced:
             first = entries[0][1]
             due: list[int | None] = [0 if first.due_now else None]
-            priced[memory_key] = courses_from(model, [first.branch], due, 0, calendar)
+            priced[memory_key] = courses_from(
+                model, [first.branch], due, 0, calendar, (model.retention,)
+            )
         _p, s, d, last = entries[0][1].branch
         out.groups.append(
             Group(weight, len(entries), priced[memory_key], memory=(s, d, last), urgent=learning)

@@ -20,7 +20,7 @@ from prepkit.schedule.courses import Calendar, Course, Model, morning_age
 STEP = 0.1  # grid step in log stability
 LOWEST, HIGHEST = math.log(0.05), math.log(3650.0)  # plans are short: S beyond is all recall
 D_STEP = 1.0  # grid step in difficulty (1 to 10)
-PRUNE = 1e-4  # outcomes less likely than this are not followed further
+PRUNE = 2e-3  # outcomes less likely than this are not followed further
 
 
 class _Moves:
@@ -106,9 +106,12 @@ class Policies:
         moves = {age: _Moves(model, grid, age) for age in range(1, horizon + 1)}
         # values[last]: what a card last reviewed on day `last` is worth at best, on the grid
         self.values: list[Any] = [None] * horizon
+        # choices[last]: the best next review day from each cell (-1: none), as nested lists
+        self.choices: list[list[list[int]]] = [[] for _ in range(horizon)]
         open_days = calendar.open
         for last in reversed(range(horizon)):
             best: Any = weight * moves[horizon - last].recall  # no more reviews
+            choice = np.full(best.shape, -1)
             for day in open_days:
                 if day <= last:
                     continue
@@ -119,8 +122,11 @@ class Policies:
                     + move.recall * grid.read(later, move.ok)
                     + (1 - move.recall) * grid.read(later, move.lapse)
                 )
-                best = np.maximum(best, value)
+                better = value > best
+                choice = np.where(better, day, choice)
+                best = np.where(better, value, best)
             self.values[last] = best
+            self.choices[last] = choice.tolist()
         self.tables: list[list[list[float]]] = [values.tolist() for values in self.values]
         self.top_s, self.top_d = len(grid.log_s) - 1.000001, len(grid.diff) - 1.000001
 
@@ -141,7 +147,17 @@ class Policies:
         )
 
     def next_review(self, s: float, d: float, last: int, start: int) -> int | None:
-        """The best next review day from this exact memory (None: no more reviews)."""
+        """The best next review day from this memory (None: no more reviews): the grid's choice
+        at the nearest cell, once the memory is on the grid's days (last reviewed today or
+        later); before that (a card last seen before today), by one step of look-ahead."""
+        if 0 <= last < self.calendar.horizon and start == last + 1:
+            x = min(max((math.log(s) - LOWEST) / STEP, 0.0), self.top_s)
+            y = min(max((d - 1.0) / D_STEP, 0.0), self.top_d)
+            day = self.choices[last][round(x)][round(y)]
+            return None if day < 0 else day
+        return self._look_ahead(s, d, last, start)
+
+    def _look_ahead(self, s: float, d: float, last: int, start: int) -> int | None:
         memory, horizon = self.model.memory, self.calendar.horizon
         best: int | None = None
         value = self.weight * memory.recall(morning_age(horizon, last), s)
