@@ -263,8 +263,8 @@ def test_column_generation_finds_the_optimum_of_the_whole_menu() -> None:
     intros = new_card_intros(model, calendar)
     known = courses_from(model, [(1.0, 3.0, 5.0, -4)], [None], 0, calendar)
     groups = [
-        Group(3.0, 20, [i.alone for i in intros], intros, studied=False),
-        Group(1.0, 25, [i.alone for i in intros], intros, studied=False),
+        Group(3.0, 20, (), intros, studied=False),
+        Group(1.0, 25, (), intros, studied=False),
         Group(2.0, 10, known),
     ]
     seconds = [60 * b for b in budgets]

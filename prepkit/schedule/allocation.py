@@ -110,8 +110,9 @@ class _Program:
         self.upper: list[float] = [float(b) for b in budgets]
         self.choices: list[_Choice] = []
         self.keys: list[Key] = []
-        self.columns: list[tuple[float, list[int], list[float]]] = []
+        self.columns: list[Column] = []
         self.extra: dict[Key, Course] = {}  # courses found by `policy`, beyond the menus
+        self.found: dict[Key, int] = {}  # how many of those each choice has
         self.price = price
         menus: dict[int, _Menu] = {}
 
@@ -160,36 +161,39 @@ class _Program:
         self.seen.add(key)
         self.columns.append((objective, rows, values))
 
-    def offer(self, choice: _Choice, i: int) -> bool:
-        """Add course i of a choice as a column (False if it is already there)."""
-        key = (*choice.key, i)
-        if key in self.seen:
-            return False
-        menu = choice.menu
-        rows, values = [choice.row], [1.0]
-        for day, seconds in menu.courses[i].seconds:
-            if seconds > 0:
-                rows.append(day)
-                values.append(seconds)
-        objective = choice.weight * float(menu.recall[i]) - float(menu.penalty[i])
-        if choice.urgent is not None:
-            objective += URGENT * choice.weight * float(menu.first_review[i])
-        self.add(key, objective, rows, values)
-        return True
+    def worth(self, choice: _Choice, course: Course) -> float:
+        """A course's value in the LP's objective: weighted recall, less what its seconds must
+        buy, plus the bonus for seeing a card in learning steps on the day it is due."""
+        spent = sum(seconds for _day, seconds in course.seconds)
+        value = choice.weight * course.recall - self.price * spent
+        if choice.urgent is not None and any(
+            d == choice.urgent and p > 0 for d, p in course.reviews
+        ):
+            value += URGENT * choice.weight
+        return value
 
-    def add_course(self, choice: _Choice, course: Course) -> None:
-        key = (*choice.key, EXTRA + sum(1 for k in self.extra if k[:-1] == choice.key))
+    def _column(self, choice: _Choice, key: Key, course: Course) -> None:
         rows, values = [choice.row], [1.0]
-        spent = 0.0
         for day, seconds in course.seconds:
             if seconds > 0:
                 rows.append(day)
                 values.append(seconds)
-                spent += seconds
-        objective = choice.weight * course.recall - self.price * spent
-        if choice.urgent is not None and any(d == choice.urgent for d, _ in course.reviews):
-            objective += URGENT * choice.weight
-        self.add(key, objective, rows, values)
+        self.add(key, self.worth(choice, course), rows, values)
+
+    def offer(self, choice: _Choice, i: int) -> bool:
+        """Add course i of a choice's menu as a column (False if it is already there)."""
+        key = (*choice.key, i)
+        if key in self.seen:
+            return False
+        self._column(choice, key, choice.menu.courses[i])
+        return True
+
+    def add_course(self, choice: _Choice, course: Course) -> None:
+        """Add a course found by `policy` (beyond the menu) as a column of this choice."""
+        found = self.found.get(choice.key, 0)
+        self.found[choice.key] = found + 1
+        key = (*choice.key, EXTRA + found)
+        self._column(choice, key, course)
         self.extra[key] = course
 
     def policies(self, duals: Sequence[float], model: Model, calendar: Calendar) -> int:
@@ -207,9 +211,8 @@ class _Program:
                 by_weight[choice.weight] = Policies(model, calendar, prices, choice.weight)
             s, d, last, start = choice.memory
             course = by_weight[choice.weight].course(s, d, last, start, choice.urgent)
-            cost = sum(prices[day] * seconds for day, seconds in course.seconds)
-            bonus = URGENT * choice.weight if choice.urgent is not None else 0.0
-            if choice.weight * course.recall + bonus - cost - duals[choice.row] > 1e-6:
+            cost = sum(duals[day] * seconds for day, seconds in course.seconds)
+            if self.worth(choice, course) - cost - duals[choice.row] > 1e-6:
                 self.add_course(choice, course)
                 offered += 1
         return offered
@@ -238,15 +241,18 @@ class _Program:
 _INF = float("inf")
 
 
+Column = tuple[float, list[int], list[float]]  # (objective, rows, coefficients)
+
+
 def _model(
-    program: _Program, first: int
+    columns: Sequence[Column],
 ) -> tuple[int, list[float], list[int], list[int], list[float]]:
-    """Columns from `first` on, in HiGHS's column-wise form."""
+    """Columns in HiGHS's column-wise form: count, costs, starts, row indices, values."""
     costs: list[float] = []
     starts: list[int] = []
     index: list[int] = []
     value: list[float] = []
-    for objective, rows, values in program.columns[first:]:
+    for objective, rows, values in columns:
         costs.append(objective)
         starts.append(len(index))
         index.extend(rows)
@@ -294,7 +300,7 @@ def allocate(
     done = 0
     policy_rounds = POLICY_ROUNDS if pricing and len(budgets) <= POLICY_HORIZON else 0
     for _round in range(ROUNDS + policy_rounds):
-        count, costs, starts, index, value = _model(program, done)
+        count, costs, starts, index, value = _model(program.columns[done:])
         solver.addCols(
             count,
             np.array(costs),
@@ -348,23 +354,19 @@ def _today_whole(solver: Any, program: _Program) -> list[float] | None:
     ]
     if not any(whole):
         return None
-    starts, index, value = [0], [], []
-    for i in keep:
-        index.extend(program.columns[i][1])
-        value.extend(program.columns[i][2])
-        starts.append(len(index))
+    count, costs, starts, index, value = _model([program.columns[i] for i in keep])
     kinds = highspy.HighsVarType
     lp = highspy.HighsLp()
-    lp.num_col_ = len(keep)
+    lp.num_col_ = count
     lp.num_row_ = len(program.lower)
     lp.sense_ = highspy.ObjSense.kMaximize
-    lp.col_cost_ = np.array([program.columns[i][0] for i in keep])
-    lp.col_lower_ = np.zeros(len(keep))
-    lp.col_upper_ = np.full(len(keep), highspy.kHighsInf)
+    lp.col_cost_ = np.array(costs)
+    lp.col_lower_ = np.zeros(count)
+    lp.col_upper_ = np.full(count, highspy.kHighsInf)
     lp.row_lower_ = np.array(program.lower)
     lp.row_upper_ = np.array(program.upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+    lp.a_matrix_.start_ = np.array([*starts, len(index)], dtype=np.int32)
     lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
     lp.a_matrix_.value_ = np.array(value)
     lp.integrality_ = [kinds.kInteger if w else kinds.kContinuous for w in whole]

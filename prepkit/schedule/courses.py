@@ -415,12 +415,6 @@ class Intro:
     outcomes: tuple[tuple[float, tuple[Course, ...]], ...]  # (probability, courses)
     memories: tuple[tuple[float, float], ...] = ()  # each outcome's (stability, difficulty)
 
-    @property
-    def alone(self) -> Course:
-        """Introduced, then never reviewed before the interview."""
-        recall = sum(p * courses[0].recall for p, courses in self.outcomes)
-        return Course(self.day, recall, ((self.day, self.seconds),), ())
-
 
 def new_card_intros(model: Model, calendar: Calendar) -> list[Intro]:
     """Every way in for a card never seen: introduced on each of `intro_days`, then, for each

@@ -178,10 +178,9 @@ def _group(
         known[(card.weight, *_memory_key(k, resolution))].append((card, k))
     out = _Groups([], [])
     intros = new_card_intros(model, calendar) if new and calendar.open else []
-    alone = [intro.alone for intro in intros]
     for weight in sorted(new, key=lambda w: -w):
         members = sorted(new[weight], key=lambda c: (c.order, c.card_id))
-        out.groups.append(Group(weight, len(members), alone, intros, studied=False))
+        out.groups.append(Group(weight, len(members), (), intros, studied=False))
         out.members.append(members)
     priced: dict[tuple[int, bool, int, int], list[Course]] = {}
     for key, entries in known.items():
