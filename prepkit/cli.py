@@ -10,9 +10,10 @@ import os
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -473,31 +474,27 @@ def export(
     if format_ in ("json", "md") and (deck or since):
         raise PrepkitError(f"--format {format_}: is the whole progress (no --deck or --since)")
     with _workspace() as ws:
+        # Each format is a text and its row count, or a writer of rows to a stream.
         if format_ == "md":
             from prepkit.export.report import markdown
             from prepkit.reports import report_data
 
             report = markdown(report_data(ws, _now()))
-            if out is None:
-                sys.stdout.write(report)
-                return
-            write_file(out, lambda stream: stream.write(report), force)
-            count = len(report.splitlines())
+            write = _text_writer(report, len(report.splitlines()))
         elif format_ == "json":
             doc = progress_document(ws, _now())
-            text = progress_json.dumps(doc)
             reviews = len(doc["tables"]["review"])  # type: ignore[index]
-            if out is None:
-                sys.stdout.write(text)
-                return
-            write_file(out, lambda stream: stream.write(text), force)
-            count = reviews
+            write = _text_writer(progress_json.dumps(doc), reviews)
         else:
             rows = review_rows(ws, deck, since_ms(ws, since))
-            if out is None:
-                write_reviews_csv(rows, sys.stdout)
-                return
-            count = write_file(out, lambda stream: write_reviews_csv(rows, stream), force)
+
+            def write(stream: TextIO) -> int:
+                return write_reviews_csv(rows, stream)
+
+        if out is None:
+            write(sys.stdout)
+            return
+        count = write_file(out, write, force)
     summary = {"format": format_, "path": str(out), "rows": count}
     if as_json:
         print(json.dumps(summary, indent=2))
@@ -505,6 +502,14 @@ def export(
         print(f"report written to {out}")
     else:
         print(f"{count} reviews written to {out}")
+
+
+def _text_writer(text: str, count: int) -> Callable[[TextIO], int]:
+    def write(stream: TextIO) -> int:
+        stream.write(text)
+        return count
+
+    return write
 
 
 @app.command("import")
