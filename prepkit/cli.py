@@ -10,7 +10,8 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, TextIO
@@ -54,6 +55,24 @@ class _State:
 
 
 _state = _State()
+
+
+@contextmanager
+def _progress_bar(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr for long work, only where a person watches (a terminal)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update
 
 
 def _err(message: str) -> None:
@@ -440,7 +459,7 @@ def plan(
     _print_plan(result)
 
 
-EXPORT_FORMATS = ("reviews-csv", "json", "md")
+EXPORT_FORMATS = ("reviews-csv", "json", "md", "apkg")
 
 
 @app.command()
@@ -450,7 +469,7 @@ def export(
         typer.Option(
             "--format",
             help="reviews-csv (the review log, FSRS optimizer's columns), json (everything), "
-            "or md (a progress report).",
+            "md (a progress report) or apkg (an Anki package; needs the anki extra).",
         ),
     ],
     out: Annotated[
@@ -460,10 +479,14 @@ def export(
     since: Annotated[
         str | None, typer.Option("--since", help="Only answers from this day, YYYY-MM-DD.")
     ] = None,
+    with_history: Annotated[
+        bool,
+        typer.Option("--with-history", help="apkg: include review history and card states."),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Write your progress for other tools (reviews-csv) or for another prepkit (json)."""
+    """Write your progress for other tools (reviews-csv, apkg) or for another prepkit (json)."""
     from prepkit.export import progress_json
     from prepkit.export.reviews_csv import write_reviews_csv
     from prepkit.exports import progress_document, review_rows, since_ms, write_file
@@ -473,6 +496,13 @@ def export(
         raise PrepkitError(f"--format {format_}: not one prepkit writes yet (it writes: {known})")
     if format_ in ("json", "md") and (deck or since):
         raise PrepkitError(f"--format {format_}: is the whole progress (no --deck or --since)")
+    if format_ == "apkg" and since:
+        raise PrepkitError("--format apkg: exports cards (no --since; --with-history for answers)")
+    if with_history and format_ != "apkg":
+        raise PrepkitError("--with-history: only for --format apkg")
+    if format_ == "apkg" and out is None:
+        raise PrepkitError("--format apkg: a package is binary; give --out FILE.apkg")
+    binary = False
     with _workspace() as ws:
         # Each format is a text and its row count, or a writer of rows to a stream.
         if format_ == "md":
@@ -485,6 +515,15 @@ def export(
             doc = progress_document(ws, _now())
             reviews = len(doc["tables"]["review"])  # type: ignore[index]
             write = _text_writer(progress_json.dumps(doc), reviews)
+        elif format_ == "apkg":
+            from prepkit.export.apkg import build_package
+            from prepkit.exports import package_cards
+
+            cards = package_cards(ws, deck, with_history)
+            retention = ws.settings().desired_retention
+            package = build_package(cards, _now_ms(), with_history, retention)
+            write = _bytes_writer(package, len(cards))
+            binary = True
         else:
             rows = review_rows(ws, deck, since_ms(ws, since))
 
@@ -494,14 +533,21 @@ def export(
         if out is None:
             write(sys.stdout)
             return
-        count = write_file(out, write, force)
+        count = write_file(out, write, force, binary=binary)
     summary = {"format": format_, "path": str(out), "rows": count}
     if as_json:
         print(json.dumps(summary, indent=2))
     elif format_ == "md":
         print(f"report written to {out}")
+    elif format_ == "apkg":
+        history = " with their review history" if with_history else ""
+        print(f"{count} cards{history} written to {out}")
     else:
         print(f"{count} reviews written to {out}")
+
+
+def _now_ms() -> int:
+    return int(_now().timestamp() * 1000)
 
 
 def _text_writer(text: str, count: int) -> Callable[[TextIO], int]:
@@ -512,19 +558,65 @@ def _text_writer(text: str, count: int) -> Callable[[TextIO], int]:
     return write
 
 
+def _bytes_writer(data: bytes, count: int) -> Callable[[Any], int]:
+    def write(stream: Any) -> int:
+        stream.write(data)
+        return count
+
+    return write
+
+
 @app.command("import")
 def import_(
-    file: Annotated[Path, typer.Argument(help="A progress file written by prepkit export.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A prepkit progress file (.json), an Anki package (.apkg/.colpkg), an Anki "
+            "text export or a Quizlet export (.txt/.csv/.tsv)."
+        ),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check the file and count; change nothing.")
     ] = False,
+    term_sep: Annotated[
+        str | None,
+        typer.Option("--term-sep", help="Quizlet: the text between term and definition."),
+    ] = None,
+    row_sep: Annotated[
+        str | None, typer.Option("--row-sep", help="Quizlet: the text between rows.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Restore a progress file (prepkit export --format json) into a new database."""
+    """Bring in cards from Anki or Quizlet, or restore a prepkit progress file."""
+    from prepkit.importing import file_kind
+
+    try:
+        head = file.read_bytes()[:4096] if file.is_file() else b""
+    except OSError:
+        head = b""
+    kind = file_kind(file, head) if head else "text"
+    if kind == "json":
+        if term_sep or row_sep:
+            raise PrepkitError(f"{file}: --term-sep/--row-sep are for text files")
+        _import_progress(file, dry_run, as_json)
+        return
+    _import_cards(file, dry_run, _separator(term_sep), _separator(row_sep), as_json)
+
+
+def _separator(value: str | None) -> str | None:
+    """A separator as typed on a command line: \\t and \\n mean Tab and newline."""
+    if value is None:
+        return None
+    if value == "":
+        raise PrepkitError("--term-sep/--row-sep: cannot be empty")
+    return value.replace("\\t", "\t").replace("\\n", "\n")
+
+
+def _import_progress(file: Path, dry_run: bool, as_json: bool) -> None:
     from prepkit.exports import import_progress
 
     with _workspace() as ws:
-        counts = import_progress(ws, file, dry_run=dry_run)
+        counts = import_progress(ws, file, _now(), dry_run=dry_run)
     if as_json:
         print(json.dumps({"file": str(file), "dry_run": dry_run, "rows": counts}, indent=2))
         return
@@ -533,6 +625,33 @@ def import_(
         f"{file}: {done} {counts['card']} cards, {counts['review']} reviews, "
         f"{counts['card_edit']} edits, {counts['posting']} postings"
     )
+
+
+def _import_cards(
+    file: Path, dry_run: bool, term_sep: str | None, row_sep: str | None, as_json: bool
+) -> None:
+    from prepkit.importing import import_cards
+
+    with _workspace() as ws, _progress_bar("replaying review history") as progress:
+        result = import_cards(
+            ws, file, _now(), dry_run=dry_run, term_separator=term_sep,
+            row_separator=row_sep, progress=progress,
+        )  # fmt: skip
+    if as_json:
+        print(json.dumps(result.to_json(), indent=2))
+        return
+    verb = "would import" if dry_run else "imported"
+    line = (
+        f"{file}: {verb} {result.new} new, {result.updated} updated, "
+        f"{result.duplicate} duplicate, {result.skipped} skipped"
+    )
+    if result.reviews:
+        line += f"; {result.reviews} reviews of history"
+    print(line)
+    for why in result.skipped_why[:5]:
+        _err(f"  skipped {why}")
+    if result.backup:
+        _err(f"backup of the database before the import: {result.backup}")
 
 
 def _plan_json(result: Any) -> dict[str, Any]:

@@ -7,18 +7,20 @@ of one; an existing file is replaced only when the learner says so (`force`).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from prepkit.errors import PrepkitError
 from prepkit.export import progress_json
+from prepkit.export.apkg import PackageCard, PackageReview, card_texts
 from prepkit.export.reviews_csv import ReviewRow
 from prepkit.schedule.days import to_ms
 from prepkit.store import models as m
@@ -70,7 +72,7 @@ def _rows(workspace: Workspace, deck: str | None, since: int | None) -> Iterator
             yield ReviewRow(key, at, rating, state, duration)
 
 
-def write_file(path: Path, write: Callable[[TextIO], T], force: bool) -> T:
+def write_file(path: Path, write: Callable[[Any], T], force: bool, binary: bool = False) -> T:
     """Write `path` atomically with `write`; refuse to replace a file without `force`."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -81,7 +83,8 @@ def write_file(path: Path, write: Callable[[TextIO], T], force: bool) -> T:
         raise PrepkitError(f"{path}: is a folder")
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+        stream = os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", newline="")
+        with stream as out:
             result = write(out)
             out.flush()
             os.fsync(out.fileno())
@@ -151,7 +154,9 @@ def progress_document(workspace: Workspace, now: datetime) -> dict[str, object]:
     return progress_json.document(progress_tables(workspace), now.isoformat(), HEAD)
 
 
-def import_progress(workspace: Workspace, path: Path, dry_run: bool = False) -> dict[str, int]:
+def import_progress(
+    workspace: Workspace, path: Path, now: datetime, dry_run: bool = False
+) -> dict[str, int]:
     """Restore a progress file into this (empty) database, in one transaction: rows by table.
 
     The file's ids are kept (reviews, edits and postings point at them), which is why the
@@ -168,6 +173,10 @@ def import_progress(workspace: Workspace, path: Path, dry_run: bool = False) -> 
         tables = progress_json.read(text, {name: _kinds(name) for name in PROGRESS_TABLES})
     except progress_json.ProgressFileError as exc:
         raise PrepkitError(f"{path}: {exc}") from None
+    if not dry_run:
+        from prepkit.backups import backup
+
+        backup(workspace, now, "import")
     try:
         _restore(workspace, path, tables, dry_run)
     except _DryRun:
@@ -205,3 +214,120 @@ def _restore(
             raise PrepkitError(f"{path}: does not fit the database ({reason})") from None
         if dry_run:
             raise _DryRun
+
+
+# -- Anki packages ------------------------------------------------------------------------------
+
+
+def package_cards(workspace: Workspace, deck: str | None, with_history: bool) -> list[PackageCard]:
+    """The learner's cards as they see them (their edits included), under `prepkit::` decks,
+    each stamped with its last change: the library's or the learner's edit, whichever is later."""
+    if deck is not None:
+        review_rows(workspace, deck)  # refuses an unknown deck
+    c, d, s, o, e = m.Card, m.Deck, m.CardState, m.CardOverride, m.CardEdit
+    me = workspace.learner_id
+    last_edit = (
+        select(e.card_id, func.max(e.edited_at).label("at"))
+        .where(e.learner_id == me)
+        .group_by(e.card_id)
+        .subquery()
+    )
+    query = (
+        select(
+            c.id,
+            c.key,
+            c.kind,
+            c.front,
+            c.back,
+            c.payload,
+            c.source,
+            c.tags,
+            c.updated_at,
+            d.title,
+            o.front.label("o_front"),
+            o.back.label("o_back"),
+            o.card_id.label("edited"),
+            last_edit.c.at,
+            *m.MEMORY_COLUMNS,
+            s.suspended,
+        )
+        .join(d, d.id == c.deck_id)
+        .join(s, (s.card_id == c.id) & (s.learner_id == me))
+        .outerjoin(o, (o.card_id == c.id) & (o.learner_id == me))
+        .outerjoin(last_edit, last_edit.c.card_id == c.id)
+        .where(c.retired_at.is_(None))
+        .order_by(c.deck_id, c.position)
+    )
+    if deck is not None:
+        query = query.where(c.deck_id == deck)
+    with workspace.read() as conn:
+        rows = conn.execute(query).all()
+        history = _package_reviews(conn, me, deck) if with_history else {}
+    cards = []
+    for row in rows:
+        front, back = (row.o_front, row.o_back) if row.edited is not None else (row.front, row.back)
+        front, back = card_texts(row.kind, front, back, json.loads(row.payload))
+        cards.append(
+            PackageCard(
+                key=row.key,
+                deck=f"prepkit::{row.title}",
+                front=front,
+                back=back,
+                source=row.source,
+                tags=tuple(json.loads(row.tags)),
+                cloze=row.kind == "cloze",
+                modified_ms=max(row.updated_at, row.at or 0),
+                state=row.state,
+                stability=row.stability,
+                difficulty=row.difficulty,
+                due_ms=row.due,
+                last_review_ms=row.last_review,
+                reps=row.reps,
+                lapses=row.lapses,
+                suspended=bool(row.suspended),
+                reviews=tuple(history.get(row.id, ())),
+            )
+        )
+    return cards
+
+
+def _package_reviews(
+    conn: Any, learner_id: int, deck: str | None
+) -> dict[int, list[PackageReview]]:
+    r = m.Review
+    query = (
+        select(
+            r.card_id,
+            r.reviewed_at,
+            r.rating,
+            r.duration_ms,
+            r.state_before,
+            r.due_after,
+            r.due_before,
+            r.last_review_before,
+            r.difficulty_after,
+        )
+        .where(r.learner_id == learner_id)
+        .order_by(r.card_id, r.reviewed_at, r.id)
+    )
+    if deck is not None:
+        query = query.where(r.card_id.in_(select(m.Card.id).where(m.Card.deck_id == deck)))
+    out: dict[int, list[PackageReview]] = {}
+    for row in conn.execute(query):
+        last = (
+            row.due_before - row.last_review_before
+            if row.due_before is not None and row.last_review_before is not None
+            else None
+        )
+        out.setdefault(row.card_id, []).append(
+            PackageReview(
+                at_ms=row.reviewed_at,
+                rating=row.rating,
+                duration_ms=row.duration_ms,
+                state_before=row.state_before,
+                interval_ms=None if row.due_after is None else row.due_after - row.reviewed_at,
+                last_interval_ms=last,
+                difficulty=row.difficulty_after,
+            )
+        )
+    return out

@@ -96,7 +96,7 @@ def _ensure_learner(engine: Engine, profile: str, now: datetime) -> int:
             insert(m.Learner).values(name=profile, created_at=to_ms(now)).returning(m.Learner.id)
         ).scalar_one()
         _write_settings(conn, learner_id, Settings(timezone=default_timezone()))
-        _add_missing_states(conn)
+        add_missing_states(conn)
         return int(learner_id)
 
 
@@ -218,7 +218,7 @@ def _sync(conn: Connection, decks: Iterable[Deck], stamp: int) -> SyncReport:
     ]
     for chunk in _chunks(leaving):
         conn.execute(update(m.Card).where(m.Card.id.in_(chunk)).values(retired_at=stamp))
-    _add_missing_states(conn)
+    add_missing_states(conn)
     return SyncReport(
         decks=len(synced),
         added=added,
@@ -237,7 +237,7 @@ def _sync_deck(conn: Connection, deck: Deck, old: Any, stamp: int) -> None:
         conn.execute(update(m.Deck).where(m.Deck.id == deck.id).values(updated_at=stamp, **values))
 
 
-def _add_missing_states(conn: Connection) -> None:
+def add_missing_states(conn: Connection) -> None:
     """Give every learner a (new) state row for every card that lacks one: one statement."""
     conn.execute(
         text(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,3 +119,24 @@ def subprocess_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update({"PREPKIT_DB": str(tmp_path / "sub.db"), "PREPKIT_NOW": NOW.isoformat()})
     env.update(extra)
     return env
+
+
+def dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table a learner's progress lives in (all but the learners and the
+    schema version), read with sqlite3, not prepkit; learner columns left out. A table added
+    to the schema and forgotten by the export would show up here."""
+    with sqlite3.connect(db) as conn:
+        tables = [
+            name
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if name not in ("learner", "alembic_version")
+        ]
+        out = {}
+        for table in tables:
+            columns = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+            kept = [c for c in columns if c != "learner_id"]
+            # the names come from the schema itself, not from input
+            query = f"SELECT {', '.join(kept)} FROM {table}"  # noqa: S608
+            rows = conn.execute(query).fetchall()
+            out[table] = sorted(rows, key=repr)
+        return out
