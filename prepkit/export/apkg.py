@@ -256,11 +256,12 @@ def card_texts(kind: str, front: str, back: str | None, payload: dict[str, Any])
     goes into the text, since an Anki Basic note has no such fields."""
     extra = back or ""
     if kind == "numeric":
-        answer = f"{payload.get('answer')}"
+        value = payload.get("answer")
+        answer = f"{value:g}" if isinstance(value, int | float) else str(value)
         if payload.get("unit"):
             answer += f" {payload['unit']}"
         if payload.get("tolerance"):
-            answer += f" (± {payload['tolerance']})"
+            answer += f" (± {payload['tolerance']:g})"
         return front, _joined(answer, extra)
     if kind == "choice":
         options = "\n".join(f"- {option}" for option in payload.get("options", []))
