@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from prepkit.errors import PrepkitError
 from prepkit.export.anki_text import read_text
 from prepkit.export.apkg_read import SQLITE_MAGIC, read_package
 from prepkit.export.foreign import ForeignFile, ForeignNote, ImportFileError, deck_id
-from prepkit.schedule.days import to_ms
+from prepkit.schedule.days import from_ms, to_ms
 from prepkit.schedule.review import NEW, CardState, Rating, Reviewer, fuzz_seed
 from prepkit.store import models as m
 from prepkit.store import queries
@@ -305,80 +305,40 @@ def _write(
 def _replay(
     workspace: Workspace, conn: Connection, notes: list[ForeignNote], progress: Progress | None
 ) -> int:
-    """New cards' Anki answers as prepkit reviews, replayed through the learner's scheduler."""
+    """New cards' Anki answers as prepkit reviews, replayed through the learner's scheduler
+    (each answer with the fuzz a study session would have drawn for it)."""
     with_history = [note for note in notes if note.history]
     if not with_history:
         return 0
     settings = workspace.settings()
     reviewer = Reviewer(desired_retention=settings.desired_retention)
-    ids = dict(
-        conn.execute(
-            select(m.Card.key, m.Card.id).where(m.Card.key.in_([n.key for n in with_history]))
-        ).all()
-    )
+    me = workspace.learner_id
+    ids: dict[str, int] = {}
+    keys = [note.key for note in with_history]
+    for chunk in _chunks(keys, 500):
+        ids.update(conn.execute(select(m.Card.key, m.Card.id).where(m.Card.key.in_(chunk))).all())
     total = sum(len(note.history) for note in with_history)
     done = 0
-    review_rows: list[dict[str, Any]] = []
+    reviews: list[tuple[Any, ...]] = []
+    states: list[tuple[Any, ...]] = []
     for note in with_history:
         card_id = int(ids[note.key])
         state: CardState = NEW
         for answer in note.history:
-            at = datetime.fromtimestamp(answer.at_ms / 1000, UTC)
-            outcome = reviewer.review(
-                state, Rating(answer.rating), at, seed=fuzz_seed(card_id, state.reps)
-            )
-            review_rows.append(_review_row(workspace.learner_id, card_id, outcome, answer))
+            seed = fuzz_seed(card_id, state.reps)
+            outcome = reviewer.review(state, Rating(answer.rating), from_ms(answer.at_ms), seed)
+            reviews.append(queries.review_values(me, card_id, outcome, answer.duration_ms))
             state = outcome.after
-        conn.execute(
-            update(m.CardState)
-            .where(m.CardState.learner_id == workspace.learner_id, m.CardState.card_id == card_id)
-            .values(**_state_values(state))
-        )
+        states.append(queries.state_values(me, card_id, state))
         done += len(note.history)
-        if len(review_rows) >= 5000:
-            conn.execute(insert(m.Review), review_rows)
-            review_rows = []
-        if progress is not None:
-            progress(done, total)
-    if review_rows:
-        conn.execute(insert(m.Review), review_rows)
+        if len(reviews) >= 5000:
+            queries.insert_reviews(conn, reviews)
+            queries.update_states(conn, states)
+            reviews, states = [], []
+            if progress is not None:
+                progress(done, total)
+    queries.insert_reviews(conn, reviews)
+    queries.update_states(conn, states)
+    if progress is not None:
+        progress(total, total)
     return total
-
-
-def _ms(value: datetime | None) -> int | None:
-    return None if value is None else to_ms(value)
-
-
-def _state_values(state: CardState) -> dict[str, Any]:
-    return {
-        "state": int(state.state),
-        "step": state.step,
-        "stability": state.stability,
-        "difficulty": state.difficulty,
-        "due": _ms(state.due),
-        "last_review": _ms(state.last_review),
-        "reps": state.reps,
-        "lapses": state.lapses,
-    }
-
-
-def _review_row(learner_id: int, card_id: int, outcome: Any, answer: Any) -> dict[str, Any]:
-    before, after = outcome.before, outcome.after
-    return {
-        "learner_id": learner_id,
-        "card_id": card_id,
-        "reviewed_at": answer.at_ms,
-        "rating": int(outcome.rating),
-        "duration_ms": answer.duration_ms,
-        "state_before": int(before.state),
-        "step_before": before.step,
-        "stability_before": before.stability,
-        "difficulty_before": before.difficulty,
-        "due_before": _ms(before.due),
-        "last_review_before": _ms(before.last_review),
-        "state_after": int(after.state),
-        "step_after": after.step,
-        "stability_after": after.stability,
-        "difficulty_after": after.difficulty,
-        "due_after": _ms(after.due),
-    }

@@ -328,7 +328,7 @@ def _note(
         return "empty first field"
     if notetype.cloze and not CLOZE_PATTERN.search(front):
         return "a cloze note without a cloze deletion"
-    own = html_to_text(named.get(PREPKIT_ID_FIELD, ""))
+    own = html_to_text(named[PREPKIT_ID_FIELD]) if PREPKIT_ID_FIELD in named else ""
     return ForeignNote(
         key=own or ANKI_KEY + guid,
         deck=decks.get(did, "Default") or "Default",

@@ -17,6 +17,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from prepkit.errors import PrepkitError
@@ -63,6 +64,7 @@ def text_key(deck: str, front: str) -> str:
     return TEXT_KEY + digest
 
 
+@lru_cache(maxsize=4096)
 def deck_id(name: str) -> str:
     """The prepkit deck an imported deck name goes to: a slug in the `imported-` namespace, so
     it never meets a library topic deck (which `prepkit sync` would retire cards from)."""
@@ -70,6 +72,8 @@ def deck_id(name: str) -> str:
     return f"imported-{slug}"
 
 
+_SPACES = re.compile(r"[ \t\r\n\f]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _BREAKS = {"br", "div", "p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre"}
 _DROPPED = {"script", "style"}
 
@@ -114,19 +118,22 @@ class _Text(HTMLParser):
         if not self.dropping:
             # Outside <pre>, a run of white space (line breaks too) is one space, as a browser
             # shows it; indentation an editor meant is written as &nbsp;, kept below.
-            self.parts.append(data if self.pre else re.sub(r"[ \t\r\n\f]+", " ", data))
+            # Inside <pre> every space counts; it is kept as a no-break space until the end.
+            self.parts.append(data.replace(" ", "\xa0") if self.pre else _SPACES.sub(" ", data))
 
 
 def html_to_text(markup: str) -> str:
     """A field Anki stores as HTML, as the plain text prepkit shows: line breaks kept, entities
     decoded, images named, scripts and styles dropped (never run, never shown)."""
+    if "<" not in markup and "&" not in markup:  # most fields: no markup to read
+        return _SPACES.sub(" ", markup).strip(" ").replace("\xa0", " ").rstrip()
     parser = _Text()
     parser.feed(markup)
     parser.close()
     lines = [
         line.strip(" ").replace("\xa0", " ").rstrip() for line in "".join(parser.parts).split("\n")
     ]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
 
 
 def text_to_html(text: str) -> str:

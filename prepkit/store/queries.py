@@ -255,22 +255,12 @@ class HotPath:
             return self._insert_review(cursor, card_id, outcome, duration_ms)
 
     def _update_state(self, cursor: Any, card_id: int, after: CardState) -> None:
-        values = (*_state_values(after), after.reps, after.lapses, self._learner, card_id)
-        cursor.execute(self._sql(_UPDATE_STATE), values)
+        cursor.execute(self._sql(_UPDATE_STATE), state_values(self._learner, card_id, after))
 
     def _insert_review(
         self, cursor: Any, card_id: int, outcome: Outcome, duration_ms: int | None
     ) -> int:
-        before, after = outcome.before, outcome.after
-        values = (
-            self._learner,
-            card_id,
-            to_ms(outcome.at),
-            int(outcome.rating),
-            duration_ms,
-            *_state_values(before),
-            *_state_values(after)[:5],
-        )
+        values = review_values(self._learner, card_id, outcome, duration_ms)
         if self._sqlite:
             cursor.execute(_INSERT_REVIEW, values)
             return int(cursor.lastrowid)
@@ -358,3 +348,35 @@ def update_cards(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Update card rows (CARD_COLUMNS, updated_at, id); a retired card comes back."""
     if rows:
         conn.exec_driver_sql(driver_sql(_UPDATE_CARD, _qmark(conn)), list(rows))
+
+
+def review_values(
+    learner_id: int, card_id: int, outcome: Outcome, duration_ms: int | None
+) -> tuple[Any, ...]:
+    """One answer's review row, in `_INSERT_REVIEW` order (for bulk writes)."""
+    return (
+        learner_id,
+        card_id,
+        to_ms(outcome.at),
+        int(outcome.rating),
+        duration_ms,
+        *_state_values(outcome.before),
+        *_state_values(outcome.after)[:5],
+    )
+
+
+def insert_reviews(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert review rows (`review_values`) with one executemany."""
+    if rows:
+        conn.exec_driver_sql(driver_sql(_INSERT_REVIEW, _qmark(conn)), list(rows))
+
+
+def state_values(learner_id: int, card_id: int, state: CardState) -> tuple[Any, ...]:
+    """A card's new memory state, in `_UPDATE_STATE` order (for bulk writes)."""
+    return (*_state_values(state), state.reps, state.lapses, learner_id, card_id)
+
+
+def update_states(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Set card states (`state_values`) with one executemany."""
+    if rows:
+        conn.exec_driver_sql(driver_sql(_UPDATE_STATE, _qmark(conn)), list(rows))
