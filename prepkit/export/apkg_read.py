@@ -47,7 +47,16 @@ MAX_RATIO = 300
 RATIO_FROM = 16 * 1024**2
 SQLITE_MAGIC = b"SQLite format 3\x00"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-PREPKIT_ID_FIELD = "prepkit id"  # what prepkit's own exports carry: the card's stable id
+PREPKIT_ID_FIELD = "prepkit id"
+DAMAGED = (
+    sqlite3.Error,
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+)  # what prepkit's own exports carry: the card's stable id
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +94,12 @@ def read_package(data: bytes, label: str) -> ForeignFile:
     try:
         conn.deserialize(raw)
         return _notes(conn, f"{label}: {member}")
-    except sqlite3.DatabaseError as err:
+    except DAMAGED as err:
+        # The collection's own content is untrusted: a damaged table, a broken JSON column or
+        # a NULL where Anki always writes a value all mean the same to the learner.
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ImportFileError(
-            f"{label}: {member}: not a readable Anki collection ({err})"
+            f"{label}: {member}: not a readable Anki collection ({reason[:120]})"
         ) from None
     finally:
         conn.close()
