@@ -327,7 +327,9 @@ def card_info(workspace: Workspace, card: CardRef, now: datetime) -> CardInfo:
         ).all()
     settings = workspace.settings()
     memory = state_from_row(memory_row[: len(m.MEMORY_COLUMNS)])
-    reviewer = Reviewer(desired_retention=settings.desired_retention)
+    reviewer = Reviewer(
+        desired_retention=settings.desired_retention, parameters=settings.fsrs_parameters
+    )
     interval = None
     if memory.due is not None and memory.last_review is not None:
         interval = (memory.due - memory.last_review).total_seconds() / 86_400

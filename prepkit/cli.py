@@ -654,6 +654,103 @@ def _import_cards(
         _err(f"backup of the database before the import: {result.backup}")
 
 
+@app.command()
+def optimize(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Fit and evaluate; save nothing.")
+    ] = False,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Go back to FSRS's default parameters.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Fit FSRS parameters to your reviews; adopt them only if they predict your later reviews
+    better than the defaults (judged on the later half of your history)."""
+    from prepkit import optimizing
+
+    if reset:
+        if dry_run:
+            raise PrepkitError("--reset and --dry-run: choose one")
+        with _workspace() as ws:
+            had = optimizing.reset(ws)
+        message = "back to FSRS's default parameters" if had else "already on the defaults"
+        if as_json:
+            print(json.dumps({"reset": had}, indent=2))
+            _err(message)
+        else:
+            print(message)
+        return
+    with _workspace() as ws, _progress() as step:
+        result = optimizing.optimize(ws, dry_run=dry_run, step=step)
+    summary = _optimize_json(result, dry_run)
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        _err(summary["verdict"])
+        return
+    _print_optimize(result, summary["verdict"])
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr naming the current step, only when stderr is a terminal: stdout
+    carries the data, and a log file should not fill with redraws."""
+    if not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status("optimizing") as status:
+        yield lambda text: status.update(f"optimizing: {text}")
+
+
+def _optimize_json(result: Any, dry_run: bool) -> dict[str, Any]:
+    from prepkit.schedule.optimize import relative_change
+
+    def metrics(m: Any) -> dict[str, Any]:
+        return {"log_loss": round(m.log_loss, 4), "rmse_bins": round(m.rmse_bins, 4)}
+
+    if not result.adopted:
+        verdict = "kept the defaults (fitted parameters were not better)"
+    elif dry_run:
+        verdict = "would adopt the fitted parameters (--dry-run: nothing saved)"
+    else:
+        verdict = "adopted the fitted parameters"
+    return {
+        "reviews": result.reviews,
+        "cards": result.cards,
+        "scored_reviews": result.default.reviews,
+        "defaults": metrics(result.default),
+        "fitted": metrics(result.fitted),
+        "change": {
+            "log_loss": round(relative_change(result.default.log_loss, result.fitted.log_loss), 4),
+            "rmse_bins": round(
+                relative_change(result.default.rmse_bins, result.fitted.rmse_bins), 4
+            ),
+        },
+        "adopted": result.adopted,
+        "saved": result.adopted and not dry_run,
+        "parameters": list(result.parameters) if result.parameters else None,
+        "verdict": verdict,
+    }
+
+
+def _print_optimize(result: Any, verdict: str) -> None:
+    from prepkit.schedule.optimize import relative_change
+
+    d, f = result.default, result.fitted
+    print(
+        f"judged on the later half of {result.reviews} reviews: {d.reviews} answers a day or "
+        "more after the card's previous one"
+    )
+    print(f"{'':10}{'log loss':>10}{'RMSE(bins)':>12}")
+    print(f"{'defaults':10}{d.log_loss:>10.4f}{d.rmse_bins:>12.4f}")
+    print(f"{'fitted':10}{f.log_loss:>10.4f}{f.rmse_bins:>12.4f}")
+    change_ll = relative_change(d.log_loss, f.log_loss)
+    change_rmse = relative_change(d.rmse_bins, f.rmse_bins)
+    print(f"{'change':10}{change_ll:>+10.1%}{change_rmse:>+12.1%}")
+    print(verdict)
+
+
 def _plan_json(result: Any) -> dict[str, Any]:
     return {
         "interview": result.interview.isoformat(),

@@ -6,6 +6,7 @@ else `<user data dir>/prepkit.db`; the data dir is created 0700 because it holds
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -65,6 +66,13 @@ class Settings:
     daily_minutes: int = 30
     day_minutes: dict[str, float] = field(default_factory=dict)  # weekday exceptions: "sun": 0
     theme: str = "textual-dark"
+    # Personal FSRS-6 weights adopted by `prepkit optimize`; None means FSRS's defaults.
+    fsrs_parameters: tuple[float, ...] | None = None
+
+    def __post_init__(self) -> None:
+        # Stored settings come back from JSON as lists, and a progress file may carry anything.
+        if self.fsrs_parameters is not None:
+            object.__setattr__(self, "fsrs_parameters", fsrs_parameters(self.fsrs_parameters))
 
     @property
     def zone(self) -> ZoneInfo:
@@ -128,6 +136,25 @@ def edited(settings: Settings, form: Mapping[str, str]) -> tuple[Settings, dict[
     if "theme" in form:
         changes["theme"] = form["theme"]
     return replace(settings, **changes), errors
+
+
+FSRS_PARAMETER_COUNT = 21
+
+
+def fsrs_parameters(values: Any) -> tuple[float, ...]:
+    """FSRS-6 weights as a tuple of 21 finite floats, or one clear line saying what is wrong."""
+    if isinstance(values, str | bytes) or not hasattr(values, "__len__"):
+        raise PrepkitError("fsrs_parameters: must be a list of 21 numbers")
+    if len(values) != FSRS_PARAMETER_COUNT:
+        raise PrepkitError(f"fsrs_parameters: must be 21 numbers, not {len(values)}")
+    out = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PrepkitError(f"fsrs_parameters: not a number: {value!r}")
+        if not math.isfinite(value):
+            raise PrepkitError(f"fsrs_parameters: not a finite number: {value!r}")
+        out.append(float(value))
+    return tuple(out)
 
 
 def zone(name: str) -> ZoneInfo:

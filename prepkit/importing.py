@@ -311,7 +311,9 @@ def _replay(
     if not with_history:
         return 0
     settings = workspace.settings()
-    reviewer = Reviewer(desired_retention=settings.desired_retention)
+    reviewer = Reviewer(
+        desired_retention=settings.desired_retention, parameters=settings.fsrs_parameters
+    )
     me = workspace.learner_id
     ids: dict[str, int] = {}
     keys = [note.key for note in with_history]

@@ -106,6 +106,7 @@ def make_plan(
             budgets,
             desired_retention=settings.desired_retention,
             costs=costs,
+            parameters=settings.fsrs_parameters,
             today_start=start,
             explain=explain,
         )

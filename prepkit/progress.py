@@ -509,7 +509,9 @@ class Readiness:
 
 def forgetting_curve(settings: Settings) -> ForgettingCurve:
     """The curve of the learner's scheduler (the parameters `Reviewer` gives `fsrs`)."""
-    reviewer = Reviewer(desired_retention=settings.desired_retention)
+    reviewer = Reviewer(
+        desired_retention=settings.desired_retention, parameters=settings.fsrs_parameters
+    )
     return ForgettingCurve(reviewer.scheduler.parameters)
 
 

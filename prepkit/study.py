@@ -127,7 +127,10 @@ class StudySession:
         reviewer: Reviewer | None = None,
     ) -> None:
         self.settings = settings or workspace.settings()
-        self.reviewer = reviewer or Reviewer(desired_retention=self.settings.desired_retention)
+        self.reviewer = reviewer or Reviewer(
+            desired_retention=self.settings.desired_retention,
+            parameters=self.settings.fsrs_parameters,
+        )
         self._workspace = workspace
         self._db = HotPath(workspace.engine, workspace.learner_id)
         self._queue = _Queue()
