@@ -440,7 +440,7 @@ def plan(
     _print_plan(result)
 
 
-EXPORT_FORMATS = ("reviews-csv", "json", "md")
+EXPORT_FORMATS = ("reviews-csv", "json", "md", "html")
 
 
 @app.command()
@@ -450,7 +450,7 @@ def export(
         typer.Option(
             "--format",
             help="reviews-csv (the review log, FSRS optimizer's columns), json (everything), "
-            "or md (a progress report).",
+            "md (a progress report) or html (the report with charts, one self-contained file).",
         ),
     ],
     out: Annotated[
@@ -463,7 +463,8 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Write your progress for other tools (reviews-csv) or for another prepkit (json)."""
+    """Write your progress for other tools (reviews-csv), for another prepkit (json), or as a
+    report for a mentor (md, html)."""
     from prepkit.export import progress_json
     from prepkit.export.reviews_csv import write_reviews_csv
     from prepkit.exports import progress_document, review_rows, since_ms, write_file
@@ -471,15 +472,17 @@ def export(
     if format_ not in EXPORT_FORMATS:
         known = ", ".join(EXPORT_FORMATS)
         raise PrepkitError(f"--format {format_}: not one prepkit writes yet (it writes: {known})")
-    if format_ in ("json", "md") and (deck or since):
+    if format_ in ("json", "md", "html") and (deck or since):
         raise PrepkitError(f"--format {format_}: is the whole progress (no --deck or --since)")
     with _workspace() as ws:
         # Each format is a text and its row count, or a writer of rows to a stream.
-        if format_ == "md":
+        if format_ in ("md", "html"):
             from prepkit.export.report import markdown
+            from prepkit.export.report_html import html_report
             from prepkit.reports import report_data
 
-            report = markdown(report_data(ws, _now()))
+            render = markdown if format_ == "md" else html_report
+            report = render(report_data(ws, _now()))
             write = _text_writer(report, len(report.splitlines()))
         elif format_ == "json":
             doc = progress_document(ws, _now())
@@ -498,7 +501,7 @@ def export(
     summary = {"format": format_, "path": str(out), "rows": count}
     if as_json:
         print(json.dumps(summary, indent=2))
-    elif format_ == "md":
+    elif format_ in ("md", "html"):
         print(f"report written to {out}")
     else:
         print(f"{count} reviews written to {out}")
