@@ -459,7 +459,7 @@ def plan(
     _print_plan(result)
 
 
-EXPORT_FORMATS = ("reviews-csv", "json", "md", "apkg")
+EXPORT_FORMATS = ("reviews-csv", "json", "md", "html", "apkg")
 
 
 @app.command()
@@ -469,7 +469,8 @@ def export(
         typer.Option(
             "--format",
             help="reviews-csv (the review log, FSRS optimizer's columns), json (everything), "
-            "md (a progress report) or apkg (an Anki package; needs the anki extra).",
+            "md (a progress report), html (the report with charts, one self-contained file) "
+            "or apkg (an Anki package; needs the anki extra).",
         ),
     ],
     out: Annotated[
@@ -486,7 +487,8 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Write your progress for other tools (reviews-csv, apkg) or for another prepkit (json)."""
+    """Write your progress for other tools (reviews-csv, apkg), for another prepkit (json), or
+    as a report for a mentor (md, html)."""
     from prepkit.export import progress_json
     from prepkit.export.reviews_csv import write_reviews_csv
     from prepkit.exports import progress_document, review_rows, since_ms, write_file
@@ -494,7 +496,7 @@ def export(
     if format_ not in EXPORT_FORMATS:
         known = ", ".join(EXPORT_FORMATS)
         raise PrepkitError(f"--format {format_}: not one prepkit writes yet (it writes: {known})")
-    if format_ in ("json", "md") and (deck or since):
+    if format_ in ("json", "md", "html") and (deck or since):
         raise PrepkitError(f"--format {format_}: is the whole progress (no --deck or --since)")
     if format_ == "apkg" and since:
         raise PrepkitError("--format apkg: exports cards (no --since; --with-history for answers)")
@@ -505,11 +507,13 @@ def export(
     binary = False
     with _workspace() as ws:
         # Each format is a text and its row count, or a writer of rows to a stream.
-        if format_ == "md":
+        if format_ in ("md", "html"):
             from prepkit.export.report import markdown
+            from prepkit.export.report_html import html_report
             from prepkit.reports import report_data
 
-            report = markdown(report_data(ws, _now()))
+            render = markdown if format_ == "md" else html_report
+            report = render(report_data(ws, _now()))
             write = _text_writer(report, len(report.splitlines()))
         elif format_ == "json":
             doc = progress_document(ws, _now())
@@ -537,7 +541,7 @@ def export(
     summary = {"format": format_, "path": str(out), "rows": count}
     if as_json:
         print(json.dumps(summary, indent=2))
-    elif format_ == "md":
+    elif format_ in ("md", "html"):
         print(f"report written to {out}")
     elif format_ == "apkg":
         history = " with their review history" if with_history else ""

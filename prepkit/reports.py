@@ -20,6 +20,7 @@ from prepkit.workspace import Workspace
 
 WEAKEST = 10
 FORECAST_DAYS = 7
+HEATMAP_DAYS = 26 * 7
 
 
 def report_data(workspace: Workspace, now: datetime) -> ReportData:
@@ -29,7 +30,9 @@ def report_data(workspace: Workspace, now: datetime) -> ReportData:
     ready = progress.readiness(workspace, now)
     kept = progress.retention_by_topic(workspace, now, days=30)
     by_topic = {t.id: t for t in kept.topics}
-    days = progress.review_days(workspace, now, days=30)
+    # One read of the history serves the heatmap and the last 30 days' totals.
+    history = progress.review_days(workspace, now, days=HEATMAP_DAYS)
+    days = progress.ReviewDays(history.days[-30:])
     run = progress.streak(workspace, now)
     coming = progress.forecast(workspace, now, days=FORECAST_DAYS)
     quals = progress.qualifications(workspace, now)
@@ -72,6 +75,7 @@ def report_data(workspace: Workspace, now: datetime) -> ReportData:
         minutes_30=days.minutes,
         due_next=tuple((d.date, d.due) for d in coming.days),
         weakest=_weakest(workspace, now),
+        heatmap=tuple((d.date, d.reviews) for d in history.days),
     )
 
 

@@ -251,6 +251,7 @@ def test_text_in_the_report_is_shown_never_run() -> None:
         minutes_30=0.0,
         due_next=(),
         weakest=(WeakCard("k`1", nasty, "t", 2, 0.25),),
+        heatmap=(),
     )
     report = markdown(data)
     assert "<script>" not in report and "\\<script\\>" in report

@@ -72,6 +72,7 @@ class ReportData:
     minutes_30: float
     due_next: tuple[tuple[date, int], ...]  # the next days' due counts, today first
     weakest: tuple[WeakCard, ...]
+    heatmap: tuple[tuple[date, int], ...]  # answers per study day, oldest first, ending today
 
 
 def escape(text: str) -> str:
