@@ -75,6 +75,19 @@ def _progress_bar(description: str) -> Iterator[Callable[[int, int], None] | Non
         yield update
 
 
+@contextmanager
+def _spinner(task: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr naming the current step, only when stderr is a terminal: stdout
+    carries the data, and a log file should not fill with redraws."""
+    if not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(task) as status:
+        yield lambda text: status.update(f"{task}: {text}")
+
+
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -505,8 +518,9 @@ def export(
     if format_ == "apkg" and out is None:
         raise PrepkitError("--format apkg: a package is binary; give --out FILE.apkg")
     binary = False
-    with _workspace() as ws:
+    with _workspace() as ws, _spinner(f"exporting {format_}") as step:
         # Each format is a text and its row count, or a writer of rows to a stream.
+        step("reading your progress")
         if format_ in ("md", "html"):
             from prepkit.export.report import markdown
             from prepkit.export.report_html import html_report
@@ -525,6 +539,7 @@ def export(
 
             cards = package_cards(ws, deck, with_history)
             retention = ws.settings().desired_retention
+            step(f"building the package of {len(cards)} cards")
             package = build_package(cards, _now_ms(), with_history, retention)
             write = _bytes_writer(package, len(cards))
             binary = True
@@ -534,6 +549,7 @@ def export(
             def write(stream: TextIO) -> int:
                 return write_reviews_csv(rows, stream)
 
+        step("writing")
         if out is None:
             write(sys.stdout)
             return
@@ -684,7 +700,7 @@ def optimize(
         else:
             print(message)
         return
-    with _workspace() as ws, _progress() as step:
+    with _workspace() as ws, _spinner("optimizing") as step:
         result = optimizing.optimize(ws, dry_run=dry_run, step=step)
     summary = _optimize_json(result, dry_run)
     if as_json:
@@ -692,19 +708,6 @@ def optimize(
         _err(summary["verdict"])
         return
     _print_optimize(result, summary["verdict"])
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr naming the current step, only when stderr is a terminal: stdout
-    carries the data, and a log file should not fill with redraws."""
-    if not sys.stderr.isatty():
-        yield lambda _: None
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status("optimizing") as status:
-        yield lambda text: status.update(f"optimizing: {text}")
 
 
 def _optimize_json(result: Any, dry_run: bool) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from prepkit.schedule.days import from_ms, to_ms
 from prepkit.schedule.review import NEW, CardState, Rating, Reviewer, fuzz_seed
 from prepkit.store import models as m
 from prepkit.store import queries
-from prepkit.workspace import Workspace
+from prepkit.workspace import Workspace, add_missing_states, card_values
 
 ZIP_MAGIC = b"PK\x03\x04"
 PACKAGE_SUFFIXES = (".apkg", ".colpkg")
@@ -234,22 +234,6 @@ def _card(note: ForeignNote, source: str) -> Card:
     )
 
 
-def _values(card: Card, position: int) -> tuple[Any, ...]:
-    stored = card.stored()
-    return (
-        card.id,
-        card.deck,
-        position,
-        str(card.kind),
-        card.front,
-        card.back,
-        card.source,
-        stored.tags,
-        stored.payload,
-        stored.digest,
-    )
-
-
 def _write(
     workspace: Workspace,
     conn: Connection,
@@ -276,7 +260,7 @@ def _write(
         card = _card(note, source)
         position = positions.get(card.deck, -1) + 1
         positions[card.deck] = position
-        rows.append((*_values(card, position), stamp, note.modified_ms or stamp))
+        rows.append((*card_values(card, position), stamp, note.modified_ms or stamp))
     queries.insert_cards(conn, rows)
     for card_id, note in changes.updated:
         card = _card(note, source)
@@ -296,8 +280,6 @@ def _write(
                 retired_at=None,
             )
         )
-    from prepkit.workspace import add_missing_states
-
     add_missing_states(conn)
     return _replay(workspace, conn, changes.new, progress)
 

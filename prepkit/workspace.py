@@ -119,7 +119,7 @@ class SyncReport:
         )
 
 
-def _card_values(card: Card, position: int) -> tuple[Any, ...]:
+def card_values(card: Card, position: int) -> tuple[Any, ...]:
     """A card's columns in `queries.CARD_COLUMNS` order."""
     stored = card.stored()
     return (
@@ -190,7 +190,7 @@ def _sync(conn: Connection, decks: Iterable[Deck], stamp: int) -> SyncReport:
         _sync_deck(conn, deck, known_decks.get(deck.id), stamp)
         for position, card in enumerate(deck.cards):
             seen.add(card.id)
-            values = _card_values(card, position)
+            values = card_values(card, position)
             old = existing.get(card.id)
             if old is None:
                 new_rows.append((*values, stamp, stamp))

@@ -115,7 +115,7 @@ def test_sync_is_one_transaction(workspace, deck_dir: Path, monkeypatch) -> None
     def boom(conn):
         raise RuntimeError("power cut")
 
-    monkeypatch.setattr(ws_module, "_add_missing_states", boom)
+    monkeypatch.setattr(ws_module, "add_missing_states", boom)
     try:
         sync_library(workspace, load_paths([deck_dir]), NOW)
     except RuntimeError:
