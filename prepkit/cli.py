@@ -758,6 +758,74 @@ def _print_optimize(result: Any, verdict: str) -> None:
     print(verdict)
 
 
+@app.command()
+def backup(as_json: JsonOption = False) -> None:
+    """Back the database up now (backups/ beside it; older backups are thinned like Anki's)."""
+    from prepkit import backups
+
+    with _workspace() as ws:
+        path = backups.backup(ws, _now(), "manual")
+    if path is None:
+        raise PrepkitError("backup works on a SQLite database file (use the server's tools)")
+    if as_json:
+        print(json.dumps({"backup": str(path)}, indent=2))
+    else:
+        print(f"backup written to {path}")
+
+
+@app.command()
+def restore(
+    file: Annotated[Path, typer.Argument(help="A backup (see the backups/ folder).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the database with a backup, once the backup passes SQLite's integrity check; the
+    database as it was is backed up first."""
+    from prepkit import backups
+    from prepkit.store.db import url_for
+
+    url = url_for(resolve_db(_state.db))
+    saved = backups.restore(url, file, _now())
+    with _workspace():
+        pass  # opens it: a backup from an older prepkit is migrated now, not mid-session
+    if as_json:
+        print(json.dumps({"restored": str(file), "previous": str(saved) if saved else None}))
+        return
+    print(f"restored {file}")
+    if saved:
+        _err(f"the database before the restore: {saved}")
+
+
+@app.command()
+def doctor(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Fix what can be fixed safely (after a backup).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the database and every card's state against its review log; exit 1 on problems."""
+    from prepkit import doctor as checks
+
+    with _workspace() as ws:
+        report = checks.repair(ws, _now()) if repair else checks.examine(ws)
+    if as_json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report.repaired:
+            print(f"repaired: {line}")
+        if report.backup:
+            print(f"backup before the repair: {report.backup}")
+        for problem in report.problems:
+            fix = "" if repair or not problem.repairable else " [--repair fixes it]"
+            print(f"problem: {problem.line()}{fix}")
+        if report.healthy:
+            print(
+                f"ok: {report.checked_cards} cards and {report.checked_reviews} answers checked; "
+                "every state matches its review log"
+            )
+    if not report.healthy:
+        raise typer.Exit(1)
+
+
 def _plan_json(result: Any) -> dict[str, Any]:
     return {
         "interview": result.interview.isoformat(),

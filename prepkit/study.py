@@ -137,6 +137,7 @@ class StudySession:
         self._undo: list[_Undo] = []
         self._shown: Shown | None = None
         self.answered = 0
+        self._backup_due: datetime | None = now  # the first answer checks the backups
         self.build_queue(now)
 
     def close(self) -> None:
@@ -292,6 +293,10 @@ class StudySession:
         self.answered += 1
         self._undo.append(_Undo("answer", shown.card_id, review_id=review_id))
         self._requeue(shown.card_id, outcome.after, now)
+        if self._backup_due is not None and now >= self._backup_due:
+            from prepkit.backups import periodic
+
+            self._backup_due = periodic(self._workspace, now)  # after the answer is safe
         return Answered(shown.card_id, review_id, outcome)
 
     def _requeue(self, card_id: int, state: CardState, now: datetime) -> None:

@@ -80,7 +80,7 @@ def _write_settings(conn: Connection, learner_id: int, settings: Settings) -> No
 def open_workspace(db: str, now: datetime, profile: str = "default") -> Workspace:
     """Open the database `db` (a path or URL) for `profile`, creating both when missing."""
     url = url_for(db)
-    engine = open_engine(url)
+    engine = open_engine(url, now)
     learner_id = _ensure_learner(engine, profile, now)
     return Workspace(engine=engine, learner_id=learner_id, profile=profile, url=url)
 

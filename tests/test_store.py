@@ -194,6 +194,12 @@ def test_a_first_schema_database_upgrades_with_every_row_intact(
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert stats(ws, NOW).reviews == 3
     assert after == before
+    # The database as it was before the migration is kept, at its old schema.
+    (saved,) = (tmp_path / "backups").glob(f"old-*-before-schema-{HEAD}.sqlite")
+    with sqlite3.connect(saved) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert conn.execute("SELECT count(*) FROM review").fetchone() == (3,)
+    assert oct(saved.stat().st_mode & 0o777) == "0o600"
 
 
 def test_a_postings_schema_database_upgrades_to_card_edits_with_every_row_intact(

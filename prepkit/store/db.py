@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -109,15 +110,18 @@ def _sqlite_on_begin(conn: Connection) -> None:
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def open_engine(url: str) -> Engine:
-    """Open (creating if needed) a prepkit database at `url`, upgraded to the current schema."""
+def open_engine(url: str, now: datetime | None = None) -> Engine:
+    """Open (creating if needed) a prepkit database at `url`, upgraded to the current schema.
+
+    A database that needs a migration is backed up first (named with `now`, default the wall
+    clock): a migration rebuilds tables, and the learner's history must survive a bug in one."""
     path = sqlite_path(url)
     if path is not None:
         check_sqlite_file(path)
         create_private_file(path)
     engine = make_engine(url)
     try:
-        upgrade(engine)
+        upgrade(engine, path, now)
     except DatabaseError:
         engine.dispose()
         raise
@@ -125,8 +129,22 @@ def open_engine(url: str) -> Engine:
         engine.dispose()
         where = path if path is not None else engine.url.render_as_string(hide_password=True)
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseError(f"{where}: cannot open database: {reason}") from None
+        raise DatabaseError(f"{where}: cannot open database: {reason}{_newest(path)}") from None
     return engine
+
+
+def _newest(path: Path | None) -> str:
+    """Where a learner whose database cannot be opened can turn: the newest backup."""
+    from prepkit.store.snapshot import FOLDER
+
+    if path is None:
+        return ""
+    start = len(path.stem) + 1  # names are STEM-YYYYmmdd-HHMMSS-REASON: by time, then age
+    found = sorted(
+        (path.parent / FOLDER).glob(f"{path.stem}-*.sqlite"),
+        key=lambda p: (p.name[start : start + 15], p.stat().st_mtime_ns if p.exists() else 0),
+    )
+    return f" (newest backup: prepkit restore {found[-1]})" if found else ""
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -142,8 +160,9 @@ def current_revision(conn: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to HEAD; refuse a database written by a newer prepkit."""
+def upgrade(engine: Engine, path: Path | None = None, now: datetime | None = None) -> None:
+    """Bring the schema to HEAD; refuse a database written by a newer prepkit; back the file
+    (`path`) up before migrating one that has a schema already."""
     with engine.connect().execution_options(readonly=True) as conn:
         revision = current_revision(conn)
         conn.rollback()
@@ -154,6 +173,10 @@ def upgrade(engine: Engine) -> None:
             f"{_where_engine(engine)}: written by a newer prepkit (schema {revision}; this "
             f"version knows up to {HEAD}); upgrade prepkit to open it"
         )
+    if revision is not None and path is not None:
+        from prepkit.store.snapshot import snapshot
+
+        snapshot(path, now or datetime.now(UTC), f"before-schema-{HEAD}")
     run_migrations(engine, "head")
 
 
