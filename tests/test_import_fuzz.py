@@ -82,3 +82,68 @@ def test_damaged_packages_and_collections(collections: dict[str, bytes], data) -
         if name == "collection":
             damaged = zip_bytes({"collection.anki21": damaged, "media": b"{}"})
         refused_cleanly(lambda d: read_package(d, "f.apkg"), damaged, "f.apkg")
+
+
+# -- the progress file ----------------------------------------------------------------------------
+
+PROGRESS_COLUMNS = {
+    "card": [("id", "int", False), ("key", "str", False), ("stability", "float", True)],
+    "review": [("id", "int", False), ("card_id", "int", False), ("rating", "int", False)],
+}
+VALID_PROGRESS = (
+    '{"format": "prepkit-progress", "version": 1, "schema": "0003", "exported_at": "x",'
+    ' "tables": {"card": [{"id": 1, "key": "k", "stability": 2.5}],'
+    ' "review": [{"id": 1, "card_id": 1, "rating": 3}]}}'
+)
+
+
+def progress_refused_cleanly(text: str) -> None:
+    from prepkit.export.progress_json import ProgressFileError, read
+
+    try:
+        read(text, PROGRESS_COLUMNS)
+    except ProgressFileError as err:
+        assert "\n" not in str(err), str(err)
+
+
+def test_the_fuzzing_seed_is_a_valid_progress_file() -> None:
+    from prepkit.export.progress_json import FORMAT, read
+
+    assert FORMAT == "prepkit-progress"
+    assert read(VALID_PROGRESS, PROGRESS_COLUMNS)["review"][0]["rating"] == 3
+
+
+@FUZZ
+@given(st.text(max_size=1500))
+def test_any_text_as_a_progress_file(text: str) -> None:
+    progress_refused_cleanly(text)
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_progress_files(data) -> None:
+    text = list(VALID_PROGRESS)
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(text) - 1))
+        text[at] = data.draw(st.sampled_from(list('{}[]",:0123456789.-enulltrufalse ')))
+    progress_refused_cleanly("".join(text))
+
+
+@FUZZ
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+        max_leaves=20,
+    )
+)
+def test_any_json_value_in_a_table(value: object) -> None:
+    """Wrong shapes where rows and cells should be: refused with a message, never a crash."""
+    import json
+
+    doc = json.loads(VALID_PROGRESS)
+    doc["tables"]["card"] = value
+    progress_refused_cleanly(json.dumps(doc))
+    doc = json.loads(VALID_PROGRESS)
+    doc["tables"]["review"][0]["rating"] = value
+    progress_refused_cleanly(json.dumps(doc))
