@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 
@@ -77,12 +78,19 @@ class Card:
 
     def stored(self) -> Stored:
         """The card's JSON fields and content digest, computed once for storage."""
-        tags = _JSON.encode(list(self.tags))
+        tags = tags_json(self.tags)
         payload = self.payload()
         payload_json = _JSON.encode(payload) if payload else "{}"
         parts = (str(self.kind), self.front, self.back or "", self.source, tags, payload_json)
         digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
         return Stored(tags, payload_json, digest)
+
+
+@lru_cache(maxsize=8192)
+def tags_json(tags: tuple[str, ...]) -> str:
+    """A tag list as stored. Cards of a deck share a few tag lists, so loading a large library
+    encodes each once instead of once per card (a third of the time spent preparing rows)."""
+    return _JSON.encode(list(tags))
 
 
 @dataclass(frozen=True, slots=True)
