@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prepkit.errors import PrepkitError
-from prepkit.store.db import REVISIONS, sqlite_path
+from prepkit.store.db import REVISIONS, sqlite_path, url_for
 from prepkit.store.snapshot import FOLDER, STAMP, backup_path, copy_database, snapshot
 from prepkit.workspace import Workspace
 
@@ -170,11 +170,11 @@ def _keep_current(target: Path, now: datetime) -> Path:
         return copy
 
 
-def restore(url: str, path: Path, now: datetime) -> Path | None:
-    """Replace the database at `url` with the backup `path`, after checking the backup and
-    backing the current database up (the returned path). The copy goes through SQLite's backup
-    API into the live file, so a reader never sees half a database."""
-    target = sqlite_path(url)
+def restore(db: str, path: Path, now: datetime) -> Path | None:
+    """Replace the database `db` (a path or URL) with the backup `path`, after checking the
+    backup and backing the current database up (the returned path). The copy goes through
+    SQLite's backup API into the live file, so a reader never sees half a database."""
+    target = sqlite_path(url_for(db))
     if target is None:
         raise PrepkitError("restore works on a SQLite database file (use the server's tools)")
     check_backup(path)

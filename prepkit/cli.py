@@ -781,10 +781,8 @@ def restore(
     """Replace the database with a backup, once the backup passes SQLite's integrity check; the
     database as it was is backed up first."""
     from prepkit import backups
-    from prepkit.store.db import url_for
 
-    url = url_for(resolve_db(_state.db))
-    saved = backups.restore(url, file, _now())
+    saved = backups.restore(resolve_db(_state.db), file, _now())
     with _workspace():
         pass  # opens it: a backup from an older prepkit is migrated now, not mid-session
     if as_json:
