@@ -37,6 +37,9 @@ ACKS = {
     "nothing to undo.": "noop",
     "suspended.": "suspend",
     "buried until tomorrow.": "bury",
+    "cannot undo: this card was answered again since (in another session); both answers stay.": (
+        "refused"
+    ),
 }
 HEADER = re.compile(r"^-- \S+ / (\S+) \(\w+\) --")
 GRADES = {"again": 1, "hard": 2, "good": 3, "easy": 4}

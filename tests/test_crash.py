@@ -110,7 +110,7 @@ def drive(session: Session, feed: list[str], mode: str, rng: Random) -> None:
         session.send(feed[stop])
         pause(rng, 0.005)
     elif mode == "burst":
-        if session.wait_for(header=True):
+        if session.wait_for(headers=1):
             session.send(*feed)
             pause(rng, 0.08)
     else:

@@ -27,7 +27,7 @@ PROMPT = re.compile(r"^(?:(?:answer)?> )+")
 class Ack:
     """One acknowledged command: what it did and to which card (rating for answers)."""
 
-    action: str  # answer, undo, noop, suspend, bury
+    action: str  # answer, undo, noop, refused (undo), suspend, bury
     key: str
     rating: int = 0
 
@@ -86,15 +86,14 @@ class Session:
         except (BrokenPipeError, OSError):
             pass
 
-    def wait_for(self, acks: int = 0, header: bool = False, timeout: float = 60) -> bool:
-        """Block until `acks` acknowledgements (or a card header) are printed; False when the
+    def wait_for(self, acks: int = 0, headers: int = 0, timeout: float = 60) -> bool:
+        """Block until `acks` acknowledgements and `headers` cards are printed; False when the
         session ended first. A session silent for `timeout` seconds fails the test."""
         deadline = time.monotonic() + timeout
         with self.changed:
             while True:
-                if header and any(HEADER.match(line) for line in self.lines):
-                    return True
-                if not header and len(acknowledged(self.lines)) >= acks:
+                shown = sum(1 for line in self.lines if HEADER.match(line))
+                if shown >= headers and len(acknowledged(self.lines)) >= acks:
                     return True
                 if self.done.is_set():
                     return False
@@ -121,6 +120,11 @@ class Session:
     def acks(self) -> list[Ack]:
         with self.changed:
             return acknowledged(self.lines)
+
+    def shown(self) -> list[str]:
+        """The keys of the cards shown so far, in order."""
+        with self.changed:
+            return [m.group(1) for m in map(HEADER.match, self.lines) if m]
 
 
 def acknowledged(lines: list[str]) -> list[Ack]:
@@ -171,7 +175,9 @@ def effect(acks: list[Ack], sent: list[str], killed: bool, shown: str) -> Effect
     result = Effect()
     stack: list[Ack] = []
     for ack in acks:
-        if ack.action == "undo":
+        if ack.action == "refused":  # answered over in another session: nothing changed
+            stack.pop()
+        elif ack.action == "undo":
             last = stack.pop()
             if last.action == "answer":
                 result.answers[(last.key, last.rating)] -= 1
