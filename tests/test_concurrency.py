@@ -10,16 +10,28 @@ meanwhile are snapshots: a JSON export is itself a consistent chain.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from random import Random
 
 from .conftest import subprocess_env
-from .review_log import answers_in, card_keys, chain_problems, read_only, tables
+from .review_log import (
+    answers_in,
+    card_keys,
+    chain_problems,
+    database_problems,
+    read_only,
+    tables,
+)
 from .test_crash import START, drill_deck, iso
 from .transcript import Session, effect
 
@@ -95,3 +107,97 @@ def test_two_sessions_answering_the_same_cards_both_count(tmp_path: Path) -> Non
         conn.close()
     assert answers_in(reviews[before:], keys) == acknowledged
     assert chain_problems(states, reviews) == []
+
+
+EXPORTS = ("reviews-csv", "json")
+
+
+def exported_reviews(fmt: str, out: str) -> tuple[int, list[str]]:
+    """(reviews in an export, problems with it): a JSON export must be one consistent snapshot,
+    its card states the replay of its own review log."""
+    if fmt == "reviews-csv":
+        rows = list(csv.reader(io.StringIO(out)))
+        return len(rows) - 1, [] if rows and rows[0][0] == "card_id" else ["no CSV header"]
+    doc = json.loads(out)
+    states, reviews = doc["tables"]["card_state"], doc["tables"]["review"]
+    return len(reviews), chain_problems(states, reviews)
+
+
+def test_two_sessions_and_exports_at_once_lose_nothing(tmp_path: Path) -> None:
+    """Two sessions answer (and now and then undo) as fast as a brisk learner while exports
+    of both kinds run in a loop: nobody sees an error, every acknowledged answer is in the log
+    once, the chains hold, and every export is a consistent snapshot."""
+    db, env = studied_database(tmp_path)
+    before = review_count(db)
+    sessions = [Session.start(env, tmp_path) for _ in range(2)]
+    exports: list[tuple[str, subprocess.CompletedProcess[str]]] = []
+    exporting = threading.Event()
+    exporting.set()
+
+    def export_loop() -> None:
+        while len(exports) < 6:
+            fmt = EXPORTS[len(exports) % 2]
+            done = subprocess.run(
+                [*PREPKIT, "export", "--format", fmt],
+                env=env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            exports.append((fmt, done))
+        exporting.clear()
+
+    def study(session: Session, rng: Random) -> None:
+        """Answer (one command in ten an undo) until the exports are done or the cards are."""
+        sent = 0
+        while exporting.is_set():
+            if not session.send(rng.choices("1234u", weights=(2, 1, 6, 1, 1))[0]):
+                return
+            sent += 1
+            if not session.wait_for(acks=sent):
+                return
+            time.sleep(0.02)  # a learner's pace, so the exports run while answers are written
+
+    workers = [threading.Thread(target=export_loop)]
+    workers += [
+        threading.Thread(target=study, args=(s, Random(seed))) for seed, s in enumerate(sessions)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    for session in sessions:
+        session.close_input()
+    results = [session.finish() for session in sessions]
+    assert all(code == 0 and only_the_greeting(err) for code, err in results), results
+
+    done = [effect(s.acks(), s.sent, False, "") for s in sessions]
+    acknowledged = done[0].answers + done[1].answers
+    given = sum(1 for s in sessions for ack in s.acks() if ack.action == "answer")
+    assert min(len(s.acks()) for s in sessions) >= 20, "both sessions should have studied"
+    assert database_problems(db) == []
+    conn = read_only(db)
+    try:
+        _states, reviews = tables(conn)
+        keys = card_keys(conn)
+    finally:
+        conn.close()
+    assert answers_in(reviews[before:], keys) == acknowledged
+    assert len(reviews) == before + sum(acknowledged.values())
+
+    for fmt, export in exports:
+        assert (export.returncode, export.stderr) == (0, ""), (fmt, export.stderr)
+        count, problems = exported_reviews(fmt, export.stdout)
+        assert before <= count <= before + given, (fmt, count)
+        assert problems == [], (fmt, problems[:3])
+    print(
+        json.dumps(
+            {
+                "test": "two writers",
+                "answers": [sum(d.answers.values()) for d in done],
+                "undos": [d.undone_answers for d in done],
+                "rebased": sum(
+                    "another session meanwhile" in line for s in sessions for line in s.lines
+                ),
+                "exports": len(exports),
+                "reviews_in_log": len(reviews),
+            }
+        )
+    )
