@@ -94,6 +94,7 @@ def test_two_sessions_answering_the_same_cards_both_count(tmp_path: Path) -> Non
         session.close_input()
     results = [session.finish() for session in (first, second)]
     assert all(code == 0 and only_the_greeting(err) for code, err in results), results
+    print(json.dumps({"test": "same cards", "steps": 40, "both_answered": same}))
     assert same >= 30, "the sessions should have met the same cards"
     acknowledged = sum(
         (effect(s.acks(), s.sent, False, "").answers for s in (first, second)), Counter()
