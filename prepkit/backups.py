@@ -19,7 +19,7 @@ from pathlib import Path
 
 from prepkit.errors import PrepkitError
 from prepkit.store.db import REVISIONS, sqlite_path, url_for
-from prepkit.store.snapshot import FOLDER, STAMP, backup_path, copy_database, snapshot
+from prepkit.store.snapshot import FOLDER, PARTIAL, STAMP, backup_path, copy_database, snapshot
 from prepkit.workspace import Workspace
 
 PERIOD = timedelta(minutes=30)  # at most one backup this often while studying
@@ -93,6 +93,9 @@ def thin(database: Path, now: datetime) -> list[Path]:
     gone = [b.path for i, b in enumerate(found) if i not in keep]
     for path in gone:
         path.unlink(missing_ok=True)
+    for partial in (database.parent / FOLDER).glob(f"{database.stem}-*{PARTIAL}"):
+        if now.timestamp() - mtime(partial) / 1e9 > 3600:  # a copy a crash cut short
+            partial.unlink(missing_ok=True)
     return gone
 
 

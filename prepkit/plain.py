@@ -16,6 +16,7 @@ from typing import TextIO
 
 from prepkit.deck.check import Verdict, check, cloze_hidden, cloze_revealed
 from prepkit.deck.model import Kind
+from prepkit.errors import PrepkitError
 from prepkit.schedule.review import Rating, format_interval
 from prepkit.study import Shown, StudySession
 
@@ -135,7 +136,11 @@ class PlainSession:
         if not self.session.can_undo():
             self.say("nothing to undo.")
             return
-        self.session.undo(self.clock())
+        try:
+            self.session.undo(self.clock())
+        except PrepkitError as exc:
+            self.say(f"{exc}.")
+            return
         self.say("undone.")
 
     def _grade(self, shown: Shown, rating: Rating, started: float) -> None:
@@ -143,6 +148,8 @@ class PlainSession:
         answered = self.session.answer(rating, self.clock(), duration)
         interval = format_interval(answered.outcome.interval)
         self.say(f"{_NAMES[int(rating)]}: next in {interval}. saved.")
+        if answered.rebased:
+            self.say("(answered in another session meanwhile: this answer counts after that one)")
 
     def _print_front(self, shown: Shown) -> None:
         card = shown.card

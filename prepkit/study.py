@@ -14,11 +14,12 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from prepkit.backups import periodic
 from prepkit.config import Settings
 from prepkit.deck.model import Card, Kind
 from prepkit.schedule.days import day_start, from_ms, next_day_start, to_ms
 from prepkit.schedule.review import CardState, Outcome, Rating, Reviewer, State, fuzz_seed
-from prepkit.store.queries import CardRow, HotPath, Queued, queued
+from prepkit.store.queries import CardRow, HotPath, Queued, StaleState, queued
 from prepkit.workspace import Workspace
 
 MAX_ANSWER_MS = 60_000  # as Anki's "maximum answer seconds": a walk-away is not a slow answer
@@ -56,6 +57,7 @@ class Answered:
     card_id: int
     review_id: int
     outcome: Outcome
+    rebased: bool = False  # applied on top of an answer given meanwhile in another session
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,16 +290,25 @@ class StudySession:
             outcome = outcome.shifted(now)
         if duration_ms is not None:
             duration_ms = max(0, min(int(duration_ms), MAX_ANSWER_MS))
-        review_id = self._db.write_answer(shown.card_id, outcome, duration_ms)
+        rebased = False
+        while True:
+            try:
+                review_id = self._db.write_answer(shown.card_id, outcome, duration_ms)
+                break
+            except StaleState as stale:
+                # Another session answered this card while it was shown here. Both answers
+                # count: this one applies to the memory that answer left (any number of times
+                # over, should the card keep changing under it).
+                seed = fuzz_seed(shown.card_id, stale.current.reps)
+                outcome = self.reviewer.review(stale.current, rating, now, seed)
+                rebased = True
         self._shown = None
         self.answered += 1
         self._undo.append(_Undo("answer", shown.card_id, review_id=review_id))
         self._requeue(shown.card_id, outcome.after, now)
         if self._backup_due is not None and now >= self._backup_due:
-            from prepkit.backups import periodic
-
             self._backup_due = periodic(self._workspace, now)  # after the answer is safe
-        return Answered(shown.card_id, review_id, outcome)
+        return Answered(shown.card_id, review_id, outcome, rebased)
 
     def _requeue(self, card_id: int, state: CardState, now: datetime) -> None:
         """A card still in (re)learning comes back today when its step ends before the cutoff."""
@@ -312,12 +323,15 @@ class StudySession:
         return bool(self._undo)
 
     def undo(self, now: datetime) -> Shown | None:
-        """Take back the last action; its card is shown again, as it was before."""
+        """Take back the last action; its card is shown again, as it was before.
+
+        An answer another session has answered on top of cannot be taken back: that raises
+        `AnsweredSince` (a PrepkitError), the action leaves the undo stack and the shown card
+        stays shown.
+        """
         if not self._undo:
             return None
         last = self._undo.pop()
-        self._put_back_shown()
-        self._queue.remove(last.card_id)
         if last.action == "answer":
             self._db.undo_answer(last.review_id)
             self.answered -= 1
@@ -325,6 +339,8 @@ class StudySession:
             self._db.set_buried(last.card_id, None)
         else:
             self._db.set_suspended(last.card_id, False)
+        self._put_back_shown()
+        self._queue.remove(last.card_id)
         return self._show(last.card_id, now)
 
     def _put_back_shown(self) -> None:

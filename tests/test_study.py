@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from prepkit.config import Settings
+from prepkit.errors import PrepkitError
 from prepkit.schedule.review import Rating, State
 from prepkit.store.queries import HotPath
 from prepkit.study import StudySession
@@ -198,3 +199,55 @@ def test_shown_card_is_stable_until_answered(workspace) -> None:
     with StudySession(workspace, NOW) as session:
         first = session.next(NOW)
         assert session.next(NOW) is first
+
+
+def memory(workspace, card_id: int):
+    """A card's committed memory, read on a connection of its own."""
+    db = HotPath(workspace.engine, workspace.learner_id)
+    try:
+        return db.state(card_id)
+    finally:
+        db.close()
+
+
+def test_an_answer_given_meanwhile_in_another_session_is_kept(workspace) -> None:
+    """Two sessions show the same card; the second answer applies on top of the first one
+    instead of overwriting the card's memory with a state computed before it."""
+    later = NOW + timedelta(seconds=30)
+    with StudySession(workspace, NOW) as laptop, StudySession(workspace, NOW) as terminal:
+        shown = laptop.next(NOW)
+        assert terminal.next(NOW).card_id == shown.card_id
+        first = laptop.answer(Rating.GOOD, NOW)
+        second = terminal.answer(Rating.AGAIN, later)
+        assert not first.rebased and second.rebased
+        assert second.outcome.before == first.outcome.after
+        assert second.outcome.after.reps == 2
+        assert memory(workspace, shown.card_id) == second.outcome.after
+    with workspace.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT rating, state_before, step_before, step_after FROM review ORDER BY id")
+        ).all()
+    after_first = first.outcome.after
+    assert [tuple(r) for r in rows] == [
+        (3, 0, None, after_first.step),
+        (1, int(after_first.state), after_first.step, second.outcome.after.step),
+    ]
+
+
+def test_undo_of_an_answer_answered_over_elsewhere_is_refused(workspace) -> None:
+    """Taking back the first of two answers would erase the second from the card's memory:
+    it is refused with a message, both answers stay, and the session goes on."""
+    with StudySession(workspace, NOW) as laptop, StudySession(workspace, NOW) as terminal:
+        shown = laptop.next(NOW)
+        terminal.next(NOW)
+        laptop.answer(Rating.GOOD, NOW)
+        second = terminal.answer(Rating.HARD, NOW)
+        following = laptop.next(NOW)
+        before = dump(workspace)
+        with pytest.raises(PrepkitError, match="answered again since"):
+            laptop.undo(NOW)
+        assert dump(workspace) == before
+        assert not laptop.can_undo()
+        assert laptop.next(NOW) == following  # the card in front of the learner stays
+        assert memory(workspace, shown.card_id) == second.outcome.after
+        assert terminal.undo(NOW).card_id == shown.card_id  # the latest answer can go

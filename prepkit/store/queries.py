@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from prepkit.errors import PrepkitError
 from prepkit.schedule.days import from_ms, to_ms
 from prepkit.schedule.review import CardState, Outcome, Rating, State
 
@@ -86,6 +87,8 @@ SELECT card_id, rating, state_before, step_before, stability_before, difficulty_
 FROM review WHERE id = ? AND learner_id = ?
 """
 
+_LATEST_REVIEW = "SELECT MAX(id) FROM review WHERE learner_id = ? AND card_id = ?"
+
 _SET_BURIED = "UPDATE card_state SET buried_until = ? WHERE learner_id = ? AND card_id = ?"
 _SET_SUSPENDED = "UPDATE card_state SET suspended = ? WHERE learner_id = ? AND card_id = ?"
 _SET_FLAG = "UPDATE card_state SET flag = ? WHERE learner_id = ? AND card_id = ?"
@@ -94,6 +97,26 @@ _STATE_OF = """
 SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_review, s.reps, s.lapses
 FROM card_state s WHERE s.learner_id = ? AND s.card_id = ?
 """
+
+
+class StaleState(Exception):
+    """The card's memory changed after it was shown (another session answered it)."""
+
+    def __init__(self, card_id: int, current: CardState) -> None:
+        super().__init__(f"card {card_id} changed since it was shown")
+        self.card_id = card_id
+        self.current = current
+
+
+class AnsweredSince(PrepkitError):
+    """An undo refused: the card was answered again after the answer to take back."""
+
+    def __init__(self, card_id: int) -> None:
+        super().__init__(
+            "cannot undo: this card was answered again since (in another session); "
+            "both answers stay"
+        )
+        self.card_id = card_id
 
 
 def driver_sql(statement: str, qmark: bool) -> str:
@@ -249,8 +272,17 @@ class HotPath:
     # -- writes --------------------------------------------------------------------------------
 
     def write_answer(self, card_id: int, outcome: Outcome, duration_ms: int | None) -> int:
-        """Save one answer: the card's new state and its review row, in one transaction."""
+        """Save one answer: the card's new state and its review row, in one transaction.
+
+        The outcome was computed from the state the card had when it was shown. Another session
+        may have answered the card since; writing on regardless would erase that answer from
+        the card's memory while its review stayed in the log. So the state is read again under
+        the write lock, and a change raises `StaleState` with nothing written.
+        """
         with self.transaction() as cursor:
+            current = self._state_in(cursor, card_id)
+            if current != outcome.before:
+                raise StaleState(card_id, current)
             self._update_state(cursor, card_id, outcome.after)
             return self._insert_review(cursor, card_id, outcome, duration_ms)
 
@@ -268,13 +300,20 @@ class HotPath:
         return int(cursor.fetchone()[0])
 
     def undo_answer(self, review_id: int) -> None:
-        """Delete a review and put its card back exactly as it was before; one transaction."""
+        """Delete a review and put its card back exactly as it was before; one transaction.
+
+        Only the card's latest answer can be taken back: restoring the state before an older
+        one would erase the answers given since (in another session) from the card's memory.
+        """
         with self.transaction() as cursor:
             cursor.execute(self._sql(_REVIEW_BEFORE), (review_id, self._learner))
             row = cursor.fetchone()
             if row is None:
                 raise LookupError(f"review {review_id} is not in the log")
             card_id, rating = row[0], Rating(row[1])
+            cursor.execute(self._sql(_LATEST_REVIEW), (self._learner, card_id))
+            if cursor.fetchone()[0] != review_id:
+                raise AnsweredSince(card_id)
             current = self._state_in(cursor, card_id)
             was_lapse = row[2] == State.REVIEW and rating is Rating.AGAIN
             before = CardState(

@@ -16,6 +16,7 @@ from prepkit.errors import DatabaseError
 
 FOLDER = "backups"
 STAMP = "%Y%m%d-%H%M%S"
+PARTIAL = ".partial"
 
 
 def backup_folder(database: Path) -> Path:
@@ -56,11 +57,14 @@ def copy_database(source: Path, target: Path) -> None:
 
 
 def snapshot(database: Path, when: datetime, reason: str) -> Path:
-    """A backup of `database` in its backups folder; a failed copy leaves no file behind."""
+    """A backup of `database` in its backups folder. It is written under a `.partial` name and
+    renamed when complete, so a crash mid-copy never leaves a half backup that looks whole."""
     target = backup_path(database, when, reason)
+    partial = target.with_name(target.name + PARTIAL)
     try:
-        copy_database(database, target)
+        copy_database(database, partial)
+        os.replace(partial, target)
     except (sqlite3.Error, OSError) as exc:
-        target.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         raise DatabaseError(f"{target}: backup failed ({exc})") from None
     return target

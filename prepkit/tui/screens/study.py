@@ -351,8 +351,13 @@ class StudyScreen(Screen[None]):
         if not session.can_undo():
             self.notify("Nothing to undo.", severity="warning", timeout=2)
             return
+        try:
+            shown = session.undo(self.app.clock())
+        except PrepkitError as exc:  # answered since in another session: both answers stay
+            self.notify(str(exc), severity="warning", timeout=4)
+            return
         self.last = "undone"
-        self.show(session.undo(self.app.clock()))
+        self.show(shown)
 
     def action_bury(self) -> None:
         if self.shown is None:
