@@ -14,6 +14,8 @@ from prepkit.study import StudySession
 
 from .conftest import NOW
 
+pytestmark = pytest.mark.backends
+
 
 def dump(workspace) -> dict[str, list[tuple]]:
     """Every row of the learner tables, to compare database states exactly."""

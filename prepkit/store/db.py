@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Integer, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from prepkit.errors import DatabaseError
 
@@ -30,10 +30,18 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def url_for(db: str) -> str:
-    """A SQLAlchemy URL from `--db` / `PREPKIT_DB`: a URL as it is, a path as a SQLite file."""
-    if "://" in db:
-        return db
-    return f"sqlite:///{Path(db).expanduser().absolute()}"
+    """A SQLAlchemy URL from `--db` / `PREPKIT_DB`: a URL as it is, a path as a SQLite file.
+
+    A bare `postgresql://` (or libpq's `postgres://`) URL gets psycopg 3, the driver the
+    `postgres` extra installs: SQLAlchemy's own default would be psycopg2, which prepkit does not
+    depend on, so the URL a server administrator hands out works as given.
+    """
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser().absolute()}"
+    scheme, rest = db.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return db
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -80,10 +88,28 @@ def create_private_file(path: Path) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with prepkit's connection settings; nothing connects until it is used."""
-    is_sqlite = url.startswith("sqlite")
+    """An engine with prepkit's connection settings; nothing connects until it is used.
+
+    Only SQLite and PostgreSQL are supported (the hot path's SQL and the tests cover those two);
+    another database, or PostgreSQL without its driver installed, is one line, not a traceback.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"not a database URL: {url}") from None
+    backend = parsed.get_backend_name()
+    where = parsed.render_as_string(hide_password=True)
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"{where}: prepkit stores its data in SQLite or PostgreSQL only")
+    is_sqlite = backend == "sqlite"
     connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {}
-    engine = create_engine(url, connect_args=connect_args)
+    try:
+        engine = create_engine(url, connect_args=connect_args)
+    except (ImportError, NoSuchModuleError):
+        raise DatabaseError(
+            f"{where}: the database driver is not installed (for PostgreSQL: "
+            "pip install 'prepkit[postgres]' and a postgresql+psycopg:// URL)"
+        ) from None
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -127,6 +153,31 @@ def open_engine(url: str) -> Engine:
         reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc)
         raise DatabaseError(f"{where}: cannot open database: {reason}") from None
     return engine
+
+
+def advance_sequences(conn: Connection, tables: Iterable[Table]) -> None:
+    """Move PostgreSQL's id sequences past ids written explicitly (a restored progress file).
+
+    SQLite hands out max(id) + 1 by itself; a PostgreSQL serial column draws from a sequence that
+    an INSERT with explicit ids does not touch, so the next answer would collide with a restored
+    one. Runs inside the caller's transaction; a no-op on SQLite.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        keys = list(table.primary_key.columns)
+        if len(keys) != 1 or keys[0].autoincrement is False or keys[0].foreign_keys:
+            continue
+        if not isinstance(keys[0].type, Integer):
+            continue
+        name, column = table.name, keys[0].name
+        # the names come from prepkit's own schema, not from input
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', '{column}'), "  # noqa: S608
+                f"COALESCE(MAX({column}), 1), MAX({column}) IS NOT NULL) FROM {name}"
+            )
+        )
 
 
 def current_revision(conn: Connection) -> str | None:
