@@ -275,7 +275,8 @@ class StudySession:
         return self._shown
 
     def answer(self, rating: Rating, now: datetime, duration_ms: int | None = None) -> Answered:
-        """Grade the shown card and commit it; the saved outcome is the one that was shown."""
+        """Grade the shown card and commit it; the saved outcome is the one that was shown (unless
+        another session answered the card meanwhile: see `HotPath.write_answer`)."""
         shown = self._shown
         if shown is None:
             raise RuntimeError("no card is shown")
@@ -287,7 +288,14 @@ class StudySession:
             outcome = outcome.shifted(now)
         if duration_ms is not None:
             duration_ms = max(0, min(int(duration_ms), MAX_ANSWER_MS))
-        review_id = self._db.write_answer(shown.card_id, outcome, duration_ms)
+
+        def regrade(current: CardState) -> Outcome:
+            # another session answered this card since it was shown: grade its committed state
+            return self.reviewer.review(
+                current, rating, now, fuzz_seed(shown.card_id, current.reps)
+            )
+
+        review_id, outcome = self._db.write_answer(shown.card_id, outcome, duration_ms, regrade)
         self._shown = None
         self.answered += 1
         self._undo.append(_Undo("answer", shown.card_id, review_id=review_id))
