@@ -2,7 +2,8 @@
 # A throwaway PostgreSQL server on loopback for the tests: sourced by .ci/run, usable by hand:
 #   source .ci/postgres.sh && start_postgres && echo "$PREPKIT_TEST_PG_URL"
 # initdb in a temporary folder, trust authentication, listening only on 127.0.0.1 (and a socket
-# in that folder) on a free port, one empty database; `stop_postgres` stops it and removes the
+# in that folder) on a free port, room for 200 connections (the load test runs 50 learners with
+# two each), one empty database; `stop_postgres` stops it and removes the
 # folder. PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
 # Without the binaries (or a user to run them as) it prints a note and returns 1: the PostgreSQL
 # variants of the tests then skip, saying why.
@@ -39,7 +40,7 @@ start_postgres() {
   if ! _pg_as "$initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
       --no-sync >"$PG_DIR/initdb.log" 2>&1 ||
     ! _pg_as "$pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR" start >/dev/null ||
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $PG_DIR -c max_connections=200" start >/dev/null ||
     ! _pg_as "$createdb" -h 127.0.0.1 -p "$port" -U postgres prepkit_ci; then
     echo "note: PostgreSQL did not start; the PostgreSQL tests will be skipped:" >&2
     tail -n 5 "$PG_DIR"/*.log >&2 || true
