@@ -327,3 +327,34 @@ def test_the_models_match_the_migrations(backend: Backend) -> None:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_learners_opening_a_new_database_at_once_all_get_in(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """A study group's first day: six people start prepkit on the same new database at the same
+    moment, two of them with the same profile. The schema is created once, everyone gets in, and
+    the shared profile is one learner. (Processes, as in life: Alembic is not thread-safe.)"""
+    import subprocess
+    import sys
+
+    from .conftest import subprocess_env
+
+    db = backend.db("group.db")
+    env = subprocess_env(tmp_path, PREPKIT_DB=db)
+    profiles = ["ada", "grace", "alan", "edsger", "barbara", "ada"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "prepkit", "--profile", name, "stats", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in profiles
+    ]
+    results = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 6, [err for _, err in results]
+    with open_workspace(db, NOW, profile="ada") as ws, ws.read() as conn:
+        names = sorted(conn.execute(text("SELECT name FROM learner")).scalars())
+    assert names == sorted(set(profiles))

@@ -193,19 +193,52 @@ def current_revision(conn: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema to HEAD; refuse a database written by a newer prepkit."""
+def _revision(engine: Engine) -> str | None:
     with engine.connect().execution_options(readonly=True) as conn:
         revision = current_revision(conn)
         conn.rollback()
-    if revision == HEAD:
-        return
     if revision is not None and revision not in REVISIONS:
         raise DatabaseError(
             f"{_where_engine(engine)}: written by a newer prepkit (schema {revision}; this "
             f"version knows up to {HEAD}); upgrade prepkit to open it"
         )
-    run_migrations(engine, "head")
+    return revision
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to HEAD; refuse a database written by a newer prepkit.
+
+    Several learners may start prepkit on a new (or older) server database at the same moment:
+    the upgrade runs under a lock and the revision is read again once it is held, so exactly one
+    of them migrates and the others find the schema done.
+    """
+    if _revision(engine) == HEAD:
+        return
+    with _migration_lock(engine):
+        if _revision(engine) != HEAD:
+            run_migrations(engine, "head")
+
+
+# pg_advisory_lock key for schema upgrades (any constant; "prepkit" in ASCII, truncated).
+_MIGRATION_LOCK = 0x7072_6570_6B69_74
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """On PostgreSQL, a session advisory lock on a connection of its own, held while another
+    connection migrates (DDL takes no lock on tables that do not exist yet, so two first
+    upgrades would both try to create them). SQLite's BEGIN IMMEDIATE already serializes."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK:d})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK:d})")
+            conn.commit()
 
 
 def run_migrations(engine: Engine, target: str) -> None:
