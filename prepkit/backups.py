@@ -119,7 +119,10 @@ def periodic(workspace: Workspace, now: datetime) -> datetime | None:
     found = backups_of(source)
     if found and timedelta(0) <= now - found[-1].taken < PERIOD:
         return found[-1].taken + PERIOD
-    backup(workspace, now, "study")
+    try:
+        backup(workspace, now, "study")
+    except PrepkitError:
+        pass  # the answer is saved; a backup that failed now is tried again next period
     return now + PERIOD
 
 

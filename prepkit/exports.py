@@ -24,6 +24,7 @@ from prepkit.export.apkg import PackageCard, PackageReview, card_texts
 from prepkit.export.reviews_csv import ReviewRow
 from prepkit.schedule.days import to_ms
 from prepkit.store import models as m
+from prepkit.store.db import advance_sequences
 from prepkit.workspace import Workspace
 
 T = TypeVar("T")
@@ -209,6 +210,7 @@ def _restore(
                 if "learner_id" in table.c:
                     rows = [{**row, "learner_id": workspace.learner_id} for row in rows]
                 conn.execute(insert(table), rows)
+            advance_sequences(conn, (_table(name) for name in PROGRESS_TABLES))
         except DBAPIError as exc:
             reason = str(exc.orig).splitlines()[0] if exc.orig else "rejected"
             raise PrepkitError(f"{path}: does not fit the database ({reason})") from None

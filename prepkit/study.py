@@ -19,7 +19,7 @@ from prepkit.config import Settings
 from prepkit.deck.model import Card, Kind
 from prepkit.schedule.days import day_start, from_ms, next_day_start, to_ms
 from prepkit.schedule.review import CardState, Outcome, Rating, Reviewer, State, fuzz_seed
-from prepkit.store.queries import CardRow, HotPath, Queued, StaleState, queued
+from prepkit.store.queries import CardRow, HotPath, Queued, queued
 from prepkit.workspace import Workspace
 
 MAX_ANSWER_MS = 60_000  # as Anki's "maximum answer seconds": a walk-away is not a slow answer
@@ -278,7 +278,8 @@ class StudySession:
         return self._shown
 
     def answer(self, rating: Rating, now: datetime, duration_ms: int | None = None) -> Answered:
-        """Grade the shown card and commit it; the saved outcome is the one that was shown."""
+        """Grade the shown card and commit it; the saved outcome is the one that was shown (unless
+        another session answered the card meanwhile: see `HotPath.write_answer`)."""
         shown = self._shown
         if shown is None:
             raise RuntimeError("no card is shown")
@@ -290,18 +291,16 @@ class StudySession:
             outcome = outcome.shifted(now)
         if duration_ms is not None:
             duration_ms = max(0, min(int(duration_ms), MAX_ANSWER_MS))
-        rebased = False
-        while True:
-            try:
-                review_id = self._db.write_answer(shown.card_id, outcome, duration_ms)
-                break
-            except StaleState as stale:
-                # Another session answered this card while it was shown here. Both answers
-                # count: this one applies to the memory that answer left (any number of times
-                # over, should the card keep changing under it).
-                seed = fuzz_seed(shown.card_id, stale.current.reps)
-                outcome = self.reviewer.review(stale.current, rating, now, seed)
-                rebased = True
+
+        def regrade(current: CardState) -> Outcome:
+            # another session answered this card since it was shown: grade its committed state
+            return self.reviewer.review(
+                current, rating, now, fuzz_seed(shown.card_id, current.reps)
+            )
+
+        shown_before = outcome.before
+        review_id, outcome = self._db.write_answer(shown.card_id, outcome, duration_ms, regrade)
+        rebased = outcome.before != shown_before  # applied on top of the other session's answer
         self._shown = None
         self.answered += 1
         self._undo.append(_Undo("answer", shown.card_id, review_id=review_id))

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, case, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from prepkit.config import Settings, default_timezone
 from prepkit.deck.model import Card, Deck
@@ -86,8 +87,20 @@ def open_workspace(db: str, now: datetime, profile: str = "default") -> Workspac
 
 
 def _ensure_learner(engine: Engine, profile: str, now: datetime) -> int:
+    """The profile's learner id, creating the learner (with default settings) on first use.
+
+    Two sessions may create the same new profile at once (a learner's first start on a shared
+    server, in two terminals): the loser of the race hits the unique name and looks again.
+    """
     if not profile or len(profile) > 100:
         raise PrepkitError(f"profile name must be 1-100 characters: {profile!r}")
+    try:
+        return _find_or_create_learner(engine, profile, now)
+    except IntegrityError:
+        return _find_or_create_learner(engine, profile, now)
+
+
+def _find_or_create_learner(engine: Engine, profile: str, now: datetime) -> int:
     with engine.begin() as conn:
         found = conn.execute(select(m.Learner.id).where(m.Learner.name == profile)).scalar()
         if found is not None:

@@ -7,13 +7,16 @@ import io
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from prepkit.cards import edit_card
 from prepkit.export.reviews_csv import COLUMNS, ReviewRow, write_reviews_csv
 from prepkit.workspace import open_workspace
 
-from .conftest import NOW, ROOT, dump
+from .conftest import NOW, ROOT, Backend, dump
+
+pytestmark = pytest.mark.backends
 
 EXAMPLE = ROOT / "decks" / "postings" / "example-ml-systems.txt"
 
@@ -118,12 +121,12 @@ def test_a_cell_a_spreadsheet_would_run_is_quoted() -> None:
 # -- the progress file -------------------------------------------------------------------------
 
 
-def progress(cli, tmp_path: Path) -> tuple[Path, Path]:
+def progress(cli, cli_db: str, tmp_path: Path) -> tuple[str, Path]:
     """A learner with a posting, settings, answers, an edit and a suspension; exported."""
-    db = tmp_path / "cli.db"
+    db = cli_db
     assert cli("init", "--posting", str(EXAMPLE), "--interview", "2027-01-15").code == 0
     assert cli("study", "--plain", stdin="3\n1\n4\n2\n3\nu\n-\n!\n3\nq\n").code == 0
-    with open_workspace(str(db), NOW) as ws:
+    with open_workspace(db, NOW) as ws:
         with ws.read() as conn:
             first = conn.execute(text("SELECT key FROM card LIMIT 1")).scalar_one()
         edit_card(ws, first, "My own front", "My own back", NOW)
@@ -133,34 +136,51 @@ def progress(cli, tmp_path: Path) -> tuple[Path, Path]:
     return db, out
 
 
-def test_the_progress_file_restores_every_row_into_a_new_database(cli, tmp_path: Path) -> None:
-    db, out = progress(cli, tmp_path)
+def test_the_progress_file_restores_every_row_into_a_new_database(
+    cli, cli_db: str, backend: Backend, tmp_path: Path
+) -> None:
+    db, out = progress(cli, cli_db, tmp_path)
     before = dump(db)
     assert len(before) == 9 and all(before.values()), [t for t, rows in before.items() if not rows]
-    copy = tmp_path / "restored.db"
-    result = cli("--db", str(copy), "import", str(out))
+    copy = backend.db("restored.db")
+    result = cli("--db", copy, "import", str(out))
     assert result.code == 0, result.err
     assert "restored" in result.out and " reviews" in result.out
     assert dump(copy) == before
     # and the learner sees the same: counts, due cards, the plan's inputs
-    assert cli("--db", str(copy), "stats", "--json").out == cli("stats", "--json").out
+    assert cli("--db", copy, "stats", "--json").out == cli("stats", "--json").out
+    # and goes on where they were: new answers, edits and postings get new rows of their own
+    # (the ids the file brought in are taken: PostgreSQL's sequences must have moved past them)
+    assert cli("--db", copy, "study", "--plain", stdin="3\n3\nq\n").code == 0
+    with open_workspace(copy, NOW) as ws:
+        with ws.read() as conn:
+            first = conn.execute(text("SELECT key FROM card ORDER BY id LIMIT 1")).scalar_one()
+        edit_card(ws, first, "Edited again", "Back again", NOW)
+    assert cli("--db", copy, "--profile", "second", "stats").code == 0  # a new learner row
+    after = dump(copy)
+    assert len(after["review"]) == len(before["review"]) + 2
+    assert len(after["card_edit"]) == len(before["card_edit"]) + 1
 
 
-def test_a_dry_run_checks_everything_and_writes_nothing(cli, tmp_path: Path) -> None:
-    _db, out = progress(cli, tmp_path)
-    copy = tmp_path / "restored.db"
-    result = cli("--db", str(copy), "import", str(out), "--dry-run", "--json")
+def test_a_dry_run_checks_everything_and_writes_nothing(
+    cli, cli_db: str, backend: Backend, tmp_path: Path
+) -> None:
+    _db, out = progress(cli, cli_db, tmp_path)
+    copy = backend.db("restored.db")
+    result = cli("--db", copy, "import", str(out), "--dry-run", "--json")
     assert result.code == 0, result.err
     report = json.loads(result.out)
     assert report["dry_run"] is True and report["rows"]["review"] > 0
     assert all(not rows for table, rows in dump(copy).items() if table != "setting")
 
 
-def test_a_bad_progress_file_is_one_line_and_changes_nothing(cli, tmp_path: Path) -> None:
-    db, out = progress(cli, tmp_path)
+def test_a_bad_progress_file_is_one_line_and_changes_nothing(
+    cli, cli_db: str, backend: Backend, tmp_path: Path
+) -> None:
+    db, out = progress(cli, cli_db, tmp_path)
     doc = json.loads(out.read_text())
-    target = tmp_path / "target.db"
-    assert cli("--db", str(target), "stats").code == 0  # an empty database
+    target = backend.db("target.db")
+    assert cli("--db", target, "stats").code == 0  # an empty database
     empty = dump(target)
     newer = {**doc, "version": 2}
     wrong_column = json.loads(json.dumps(doc))
@@ -175,7 +195,7 @@ def test_a_bad_progress_file_is_one_line_and_changes_nothing(cli, tmp_path: Path
         "newer.json": (json.dumps(newer), "written by a newer prepkit (file version 2"),
         "column.json": (json.dumps(wrong_column), "tables.review[0]: missing rating"),
         "type.json": (json.dumps(wrong_type), "tables.review[1].reviewed_at: not a int"),
-        "dangling.json": (json.dumps(dangling), "does not fit the database (FOREIGN KEY"),
+        "dangling.json": (json.dumps(dangling), "does not fit the database ("),
         "truncated.json": (out.read_text()[:500], "not JSON (line"),
         "other.json": ('{"format": "anki"}', "not a prepkit progress file"),
         "binary.json": (None, "not UTF-8 text (byte 0)"),
@@ -186,25 +206,27 @@ def test_a_bad_progress_file_is_one_line_and_changes_nothing(cli, tmp_path: Path
             path.write_bytes(b"\xff\xfe\x00PK\x03\x04")
         else:
             path.write_text(body)
-        result = cli("--db", str(target), "import", str(path))
+        result = cli("--db", target, "import", str(path))
         assert result.code == 1, name
         assert result.err.startswith(f"prepkit: {path}: "), result.err
         assert message in result.err and len(result.err.strip().splitlines()) == 1, result.err
+        if name == "dangling.json":  # SQLite's "FOREIGN KEY …", PostgreSQL's "… foreign key …"
+            assert "foreign key" in result.err.lower(), result.err
         assert dump(target) == empty, name
     # a database that already has cards is refused, and stays as it was
     mine = dump(db)
     refused = cli("import", str(out))
     assert refused.code == 1 and "already has" in refused.err
     assert dump(db) == mine
-    missing = cli("--db", str(target), "import", str(tmp_path / "nope.json"))
+    missing = cli("--db", target, "import", str(tmp_path / "nope.json"))
     assert missing.code == 1 and missing.err.strip().endswith("nope.json: no such file")
 
 
 # -- the report --------------------------------------------------------------------------------
 
 
-def test_the_report_says_where_the_learner_stands(cli, tmp_path: Path) -> None:
-    progress(cli, tmp_path)
+def test_the_report_says_where_the_learner_stands(cli, cli_db: str, tmp_path: Path) -> None:
+    progress(cli, cli_db, tmp_path)
     result = cli("export", "--format", "md")
     assert result.code == 0, result.err
     report = result.out

@@ -8,26 +8,29 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, text
 
-from .conftest import subprocess_env
+from .conftest import Backend, subprocess_env
+
+pytestmark = pytest.mark.backends
 
 
-def reviews(db: Path) -> int:
-    engine = create_engine(f"sqlite:///{db}")
+def reviews(db: str | Path) -> int:
+    engine = create_engine(str(db) if "://" in str(db) else f"sqlite:///{db}")
     with engine.connect() as conn:
         count = conn.execute(text("SELECT COUNT(*) FROM review")).scalar()
     engine.dispose()
     return int(count or 0)
 
 
-def test_scripted_grades_are_saved(cli, deck_dir: Path, tmp_path: Path) -> None:
+def test_scripted_grades_are_saved(cli, cli_db: str, deck_dir: Path) -> None:
     assert cli("sync", str(deck_dir)).code == 0
     result = cli("study", "--plain", stdin="3\n4\n1\nq\n")
     assert result.code == 0
     assert result.out.count(": next in") == 3
     assert "stopped; 3 answered, all saved." in result.out
-    assert reviews(tmp_path / "cli.db") == 3
+    assert reviews(cli_db) == 3
 
 
 def test_end_of_input_junk_and_an_empty_queue_are_handled(cli, deck_dir: Path) -> None:
@@ -56,12 +59,12 @@ def test_typed_answers_propose_a_grade(cli, deck_dir: Path) -> None:
     assert "[enter = good]" in right.out and "good: next in" in right.out
 
 
-def test_undo_suspend_bury_in_line_mode(cli, deck_dir: Path, tmp_path: Path) -> None:
+def test_undo_suspend_bury_in_line_mode(cli, cli_db: str, deck_dir: Path) -> None:
     cli("sync", str(deck_dir))
     result = cli("study", "--plain", stdin="3\nu\ns\nb\nu\nu\nq\n")
     assert result.out.count("undone.") == 3
     assert "suspended." in result.out and "buried until tomorrow." in result.out
-    assert reviews(tmp_path / "cli.db") == 0
+    assert reviews(cli_db) == 0
     stats = json.loads(cli("stats", "--json").out)
     assert stats["suspended"] == 0 and stats["reviews"] == 0
 
@@ -83,11 +86,11 @@ def test_usage_errors_exit_2(cli) -> None:
 
 
 def test_each_answer_is_committed_before_the_next_card_prints(
-    tmp_path: Path, deck_dir: Path
+    backend: Backend, tmp_path: Path, deck_dir: Path
 ) -> None:
-    """Drive a real process over a pipe: after each grade, the review is already on disk."""
-    env = subprocess_env(tmp_path)
-    db = tmp_path / "sub.db"
+    """Drive a real process over a pipe: after each grade, the review is already committed."""
+    db = backend.db("sub.db")
+    env = subprocess_env(tmp_path, PREPKIT_DB=db)
     prepkit = [sys.executable, "-m", "prepkit"]
     subprocess.run([*prepkit, "sync", str(deck_dir)], env=env, check=True, capture_output=True)
     proc = subprocess.Popen(

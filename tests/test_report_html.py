@@ -114,9 +114,9 @@ def sample(nasty: str = "") -> ReportData:
 
 
 def test_the_html_report_stands_alone_and_says_where_the_learner_stands(
-    cli, tmp_path: Path
+    cli, cli_db: str, tmp_path: Path
 ) -> None:
-    db, _ = progress(cli, tmp_path)
+    db, _ = progress(cli, cli_db, tmp_path)
     out = tmp_path / "report.html"
     result = cli("export", "--format", "html", "--out", str(out))
     assert result.code == 0, result.err

@@ -101,6 +101,7 @@ def test_interval_labels(delta: timedelta, label: str) -> None:
     assert format_interval(delta) == label
 
 
+@pytest.mark.backends
 def test_saved_interval_is_the_shown_one_with_fuzz_on(workspace) -> None:
     """Grade each card after a pause: the interval saved must equal the one previewed."""
     with StudySession(workspace, NOW, reviewer=Reviewer(fuzz=True)) as session:
@@ -116,6 +117,7 @@ def test_saved_interval_is_the_shown_one_with_fuzz_on(workspace) -> None:
             at += timedelta(minutes=11)
 
 
+@pytest.mark.backends
 def test_session_history_matches_fsrs_replay(workspace) -> None:
     """Answers through the session and the database give the fsrs package's states."""
     from prepkit.store.queries import HotPath

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,9 @@ from prepkit.errors import DatabaseError
 from prepkit.store.db import HEAD, MIGRATIONS, REVISIONS, open_engine, url_for
 from prepkit.workspace import open_workspace
 
-from .conftest import NOW
+from .conftest import NOW, Backend
+
+pytestmark = pytest.mark.backends
 
 
 def test_known_revisions_match_the_migration_scripts() -> None:
@@ -52,7 +56,7 @@ def test_database_file_is_private(tmp_path: Path) -> None:
 
 
 def test_foreign_keys_are_enforced(workspace) -> None:
-    with pytest.raises(Exception, match="FOREIGN KEY"):
+    with pytest.raises(Exception, match=r"(?i)FOREIGN KEY"):
         with workspace.engine.begin() as conn:
             conn.execute(
                 text(
@@ -118,24 +122,34 @@ def test_a_folder_where_creating_fails_is_refused(tmp_path: Path) -> None:
         open_workspace("/proc/prepkit-test.db", NOW)
 
 
+@pytest.mark.sqlite_only
 def test_cli_database_errors_are_one_line_and_exit_1(cli, tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(os.urandom(4096))
-    for db in (str(tmp_path / "missing" / "p.db"), str(junk)):
+    unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/x"  # nothing listens on port 1
+    for db in (str(tmp_path / "missing" / "p.db"), str(junk), unreachable, "mysql://a@b/c"):
         result = cli("--db", db, "stats", "--json")
         assert result.code == 1
         assert result.out == ""
         lines = result.err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("prepkit: ") and db in lines[0]
+    refused = cli("--db", unreachable, "stats").err
+    assert "cannot open database" in refused and "Connection refused" in refused
 
 
-def test_profiles_keep_separate_progress(tmp_path: Path, deck_dir: Path) -> None:
+def test_a_postgresql_url_without_a_driver_name_gets_psycopg() -> None:
+    assert url_for("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert url_for("postgres://u@h:5433/db") == "postgresql+psycopg://u@h:5433/db"
+    assert url_for("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_profiles_keep_separate_progress(backend: Backend, deck_dir: Path) -> None:
     from prepkit.deck.load import load_paths
     from prepkit.schedule.review import Rating
     from prepkit.study import StudySession
     from prepkit.workspace import stats, sync_library
 
-    db = str(tmp_path / "shared.db")
+    db = backend.db("shared.db")
     with open_workspace(db, NOW, profile="ada") as ada:
         sync_library(ada, load_paths([deck_dir]), NOW)
         with StudySession(ada, NOW) as session:
@@ -147,20 +161,44 @@ def test_profiles_keep_separate_progress(tmp_path: Path, deck_dir: Path) -> None
         assert (summary.reviews, summary.new) == (0, 5)
 
 
+def test_two_learners_on_one_database_see_only_their_own(cli, cli_db: str, deck_dir) -> None:
+    """Alice and Bob share one database (one PostgreSQL server, or one file): the library is
+    shared, answers, settings and exports are each their own."""
+    assert cli("--profile", "alice", "sync", str(deck_dir)).code == 0
+    assert cli("--profile", "alice", "study", "--plain", stdin="3\n3\n3\nq\n").code == 0
+    assert cli("--profile", "bob", "study", "--plain", stdin="1\nq\n").code == 0
+    with open_workspace(cli_db, NOW, profile="bob") as bob_ws:
+        bob_ws.save_settings(replace(bob_ws.settings(), new_per_day=7))
+
+    def stats_of(profile: str) -> dict:
+        return json.loads(cli("--profile", profile, "stats", "--json").out)
+
+    alice, bob = stats_of("alice"), stats_of("bob")
+    assert (alice["reviews"], alice["cards"]) == (3, 5)
+    assert (bob["reviews"], bob["cards"]) == (1, 5)
+    for profile, new_per_day in (("alice", 20), ("bob", 7)):
+        with open_workspace(cli_db, NOW, profile=profile) as ws:
+            assert ws.settings().new_per_day == new_per_day
+    csv_alice = cli("--profile", "alice", "export", "--format", "reviews-csv").out
+    csv_bob = cli("--profile", "bob", "export", "--format", "reviews-csv").out
+    assert len(csv_alice.splitlines()) == 4 and len(csv_bob.splitlines()) == 2
+    assert stats_of("carol")["reviews"] == 0  # a new profile starts from nothing
+
+
 def test_a_first_schema_database_upgrades_with_every_row_intact(
-    tmp_path: Path, deck_dir: Path
+    backend: Backend, deck_dir: Path
 ) -> None:
     """A database left at revision 0001 with history in it opens under the current schema."""
     from prepkit.deck.load import load_paths
     from prepkit.store.db import make_engine, run_migrations
     from prepkit.workspace import Workspace, stats, sync_library
 
-    path = tmp_path / "old.db"
-    engine = make_engine(url_for(str(path)))
+    path = backend.db("old.db")
+    engine = make_engine(url_for(path))
     run_migrations(engine, "0001")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO learner (id, name, created_at) VALUES (1, 'default', 0)"))
-    old = Workspace(engine, 1, "default", url_for(str(path)))
+    old = Workspace(engine, 1, "default", url_for(path))
     sync_library(old, load_paths([deck_dir]), NOW)
     with engine.begin() as conn:  # history as the first schema's prepkit wrote it
         for card_id in (1, 2, 3):
@@ -183,27 +221,28 @@ def test_a_first_schema_database_upgrades_with_every_row_intact(
         }
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
     engine.dispose()
-    with open_workspace(str(path), NOW) as ws:
+    with open_workspace(path, NOW) as ws:
         with ws.engine.connect() as conn:
             after = {
                 table: conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
                 for table in before
             }
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
-            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
-            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            if backend.is_sqlite:
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         assert stats(ws, NOW).reviews == 3
     assert after == before
-    # The database as it was before the migration is kept, at its old schema.
-    (saved,) = (tmp_path / "backups").glob(f"old-*-before-schema-{HEAD}.sqlite")
-    with sqlite3.connect(saved) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
-        assert conn.execute("SELECT count(*) FROM review").fetchone() == (3,)
-    assert oct(saved.stat().st_mode & 0o777) == "0o600"
+    if backend.is_sqlite:  # the file as it was before the migration is kept, at its schema
+        (saved,) = (Path(path).parent / "backups").glob(f"old-*-before-schema-{HEAD}.sqlite")
+        with sqlite3.connect(saved) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+            assert conn.execute("SELECT count(*) FROM review").fetchone() == (3,)
+        assert oct(saved.stat().st_mode & 0o777) == "0o600"
 
 
 def test_a_postings_schema_database_upgrades_to_card_edits_with_every_row_intact(
-    tmp_path: Path, deck_dir: Path
+    backend: Backend, deck_dir: Path
 ) -> None:
     """A database left at revision 0002 with history and postings opens under the current
     schema, every row kept, and the learner can edit cards in it straight away."""
@@ -212,8 +251,8 @@ def test_a_postings_schema_database_upgrades_to_card_edits_with_every_row_intact
     from prepkit.store.db import make_engine, run_migrations
     from prepkit.workspace import Workspace, sync_library
 
-    path = tmp_path / "old.db"
-    engine = make_engine(url_for(str(path)))
+    path = backend.db("old.db")
+    engine = make_engine(url_for(path))
     run_migrations(engine, "0002")
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO learner (id, name, created_at) VALUES (1, 'default', 0)"))
@@ -223,7 +262,7 @@ def test_a_postings_schema_database_upgrades_to_card_edits_with_every_row_intact
                 "'0.85')"
             )
         )
-    old = Workspace(engine, 1, "default", url_for(str(path)))
+    old = Workspace(engine, 1, "default", url_for(path))
     sync_library(old, load_paths([deck_dir]), NOW)
     with engine.begin() as conn:  # history and a posting as the 0002 schema's prepkit wrote them
         conn.execute(
@@ -264,15 +303,16 @@ def test_a_postings_schema_database_upgrades_to_card_edits_with_every_row_intact
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     assert len(before["review"]) == 3 and len(before["posting_topic"]) == 1
     engine.dispose()
-    with open_workspace(str(path), NOW) as ws:
+    with open_workspace(path, NOW) as ws:
         with ws.engine.connect() as conn:
             after = {
                 table: conn.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()  # noqa: S608
                 for table in tables
             }
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
-            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
-            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+            if backend.is_sqlite:
+                assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+                assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
             for table in ("card_edit", "card_override"):
                 assert conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar() == 0  # noqa: S608
         assert edit_card(ws, "s-basic", "Edited after the upgrade?", "Yes.", NOW).front
@@ -281,15 +321,46 @@ def test_a_postings_schema_database_upgrades_to_card_edits_with_every_row_intact
     assert after == before
 
 
-def test_the_models_match_the_migrations(tmp_path: Path) -> None:
+def test_the_models_match_the_migrations(backend: Backend) -> None:
     """The typed models and the migration scripts describe the same schema."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from prepkit.store.models import Base
 
-    engine = open_engine(url_for(str(tmp_path / "p.db")))
+    engine = open_engine(url_for(backend.db("p.db")))
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_learners_opening_a_new_database_at_once_all_get_in(
+    backend: Backend, tmp_path: Path
+) -> None:
+    """A study group's first day: six people start prepkit on the same new database at the same
+    moment, two of them with the same profile. The schema is created once, everyone gets in, and
+    the shared profile is one learner. (Processes, as in life: Alembic is not thread-safe.)"""
+    import subprocess
+    import sys
+
+    from .conftest import subprocess_env
+
+    db = backend.db("group.db")
+    env = subprocess_env(tmp_path, PREPKIT_DB=db)
+    profiles = ["ada", "grace", "alan", "edsger", "barbara", "ada"]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "prepkit", "--profile", name, "stats", "--json"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in profiles
+    ]
+    results = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 6, [err for _, err in results]
+    with open_workspace(db, NOW, profile="ada") as ws, ws.read() as conn:
+        names = sorted(conn.execute(text("SELECT name FROM learner")).scalars())
+    assert names == sorted(set(profiles))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -14,6 +15,8 @@ from prepkit.store.queries import HotPath
 from prepkit.study import StudySession
 
 from .conftest import NOW
+
+pytestmark = pytest.mark.backends
 
 
 def dump(workspace) -> dict[str, list[tuple]]:
@@ -251,3 +254,73 @@ def test_undo_of_an_answer_answered_over_elsewhere_is_refused(workspace) -> None
         assert laptop.next(NOW) == following  # the card in front of the learner stays
         assert memory(workspace, shown.card_id) == second.outcome.after
         assert terminal.undo(NOW).card_id == shown.card_id  # the latest answer can go
+
+
+def _history_of(workspace, card_id: int) -> list[tuple]:
+    with workspace.engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                text(
+                    "SELECT state_before, stability_before, due_before, state_after, "
+                    "stability_after, due_after FROM review WHERE card_id = :c ORDER BY id"
+                ),
+                {"c": card_id},
+            )
+        ]
+
+
+def _chained(history: list[tuple]) -> bool:
+    """Each answer starts from the state the previous one left (state, stability, due)."""
+    return all(later[:3] == earlier[3:] for earlier, later in itertools.pairwise(history))
+
+
+def test_two_sessions_answering_the_same_card_keep_one_history(workspace) -> None:
+    """A learner studying on two devices answers the card both show: both answers are kept,
+    the second graded from the state the first left, and undo on either is exact."""
+    first, second = StudySession(workspace, NOW), StudySession(workspace, NOW)
+    try:
+        shown = first.next(NOW)
+        assert second.next(NOW).card_id == shown.card_id
+        a = first.answer(Rating.GOOD, NOW)
+        b = second.answer(Rating.GOOD, NOW + timedelta(seconds=5))
+        assert b.outcome.before == a.outcome.after  # not the stale state the second one showed
+        history = _history_of(workspace, shown.card_id)
+        assert len(history) == 2 and _chained(history)
+        with workspace.engine.connect() as conn:
+            reps = conn.execute(
+                text("SELECT reps FROM card_state WHERE card_id = :c"), {"c": shown.card_id}
+            ).scalar()
+        assert reps == 2
+        assert second.undo(NOW).state == a.outcome.after  # back to what the first answer left
+    finally:
+        first.close()
+        second.close()
+
+
+def test_answers_racing_on_one_card_are_all_kept_in_order(workspace) -> None:
+    """Eight sessions of one learner answer the same card at the same instant: every answer is
+    committed once, and the log is one chain (no answer computed from a state another lost)."""
+    import threading
+
+    sessions, ready = 8, threading.Barrier(8)
+    errors: list[BaseException] = []
+    card: list[int] = []
+
+    def answer_once() -> None:
+        try:
+            with StudySession(workspace, NOW) as session:
+                card.append(session.next(NOW).card_id)
+                ready.wait(timeout=30)
+                session.answer(Rating.GOOD, NOW)
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer_once) for _ in range(sessions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == [] and len(set(card)) == 1
+    history = _history_of(workspace, card[0])
+    assert len(history) == sessions and _chained(history)

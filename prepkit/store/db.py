@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Integer, Table, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from prepkit.errors import DatabaseError
 
@@ -31,10 +31,18 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def url_for(db: str) -> str:
-    """A SQLAlchemy URL from `--db` / `PREPKIT_DB`: a URL as it is, a path as a SQLite file."""
-    if "://" in db:
-        return db
-    return f"sqlite:///{Path(db).expanduser().absolute()}"
+    """A SQLAlchemy URL from `--db` / `PREPKIT_DB`: a URL as it is, a path as a SQLite file.
+
+    A bare `postgresql://` (or libpq's `postgres://`) URL gets psycopg 3, the driver the
+    `postgres` extra installs: SQLAlchemy's own default would be psycopg2, which prepkit does not
+    depend on, so the URL a server administrator hands out works as given.
+    """
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser().absolute()}"
+    scheme, rest = db.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    return db
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -81,10 +89,28 @@ def create_private_file(path: Path) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine with prepkit's connection settings; nothing connects until it is used."""
-    is_sqlite = url.startswith("sqlite")
+    """An engine with prepkit's connection settings; nothing connects until it is used.
+
+    Only SQLite and PostgreSQL are supported (the hot path's SQL and the tests cover those two);
+    another database, or PostgreSQL without its driver installed, is one line, not a traceback.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"not a database URL: {url}") from None
+    backend = parsed.get_backend_name()
+    where = parsed.render_as_string(hide_password=True)
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"{where}: prepkit stores its data in SQLite or PostgreSQL only")
+    is_sqlite = backend == "sqlite"
     connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {}
-    engine = create_engine(url, connect_args=connect_args)
+    try:
+        engine = create_engine(url, connect_args=connect_args)
+    except (ImportError, NoSuchModuleError):
+        raise DatabaseError(
+            f"{where}: the database driver is not installed (for PostgreSQL: "
+            "pip install 'prepkit[postgres]' and a postgresql+psycopg:// URL)"
+        ) from None
     if is_sqlite:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -147,6 +173,31 @@ def _newest(path: Path | None) -> str:
     return f" (newest backup: prepkit restore {found[-1]})" if found else ""
 
 
+def advance_sequences(conn: Connection, tables: Iterable[Table]) -> None:
+    """Move PostgreSQL's id sequences past ids written explicitly (a restored progress file).
+
+    SQLite hands out max(id) + 1 by itself; a PostgreSQL serial column draws from a sequence that
+    an INSERT with explicit ids does not touch, so the next answer would collide with a restored
+    one. Runs inside the caller's transaction; a no-op on SQLite.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        keys = list(table.primary_key.columns)
+        if len(keys) != 1 or keys[0].autoincrement is False or keys[0].foreign_keys:
+            continue
+        if not isinstance(keys[0].type, Integer):
+            continue
+        name, column = table.name, keys[0].name
+        # the names come from prepkit's own schema, not from input
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{name}', '{column}'), "  # noqa: S608
+                f"COALESCE(MAX({column}), 1), MAX({column}) IS NOT NULL) FROM {name}"
+            )
+        )
+
+
 def current_revision(conn: Connection) -> str | None:
     """The schema revision stored in the database, or None for an empty database."""
     tables = set(inspect(conn).get_table_names())
@@ -160,24 +211,59 @@ def current_revision(conn: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def upgrade(engine: Engine, path: Path | None = None, now: datetime | None = None) -> None:
-    """Bring the schema to HEAD; refuse a database written by a newer prepkit; back the file
-    (`path`) up before migrating one that has a schema already."""
+def _revision(engine: Engine) -> str | None:
     with engine.connect().execution_options(readonly=True) as conn:
         revision = current_revision(conn)
         conn.rollback()
-    if revision == HEAD:
-        return
     if revision is not None and revision not in REVISIONS:
         raise DatabaseError(
             f"{_where_engine(engine)}: written by a newer prepkit (schema {revision}; this "
             f"version knows up to {HEAD}); upgrade prepkit to open it"
         )
-    if revision is not None and path is not None:
-        from prepkit.store.snapshot import snapshot
+    return revision
 
-        snapshot(path, now or datetime.now(UTC), f"before-schema-{HEAD}")
-    run_migrations(engine, "head")
+
+def upgrade(engine: Engine, path: Path | None = None, now: datetime | None = None) -> None:
+    """Bring the schema to HEAD; refuse a database written by a newer prepkit; back the file
+    (`path`) up before migrating one that has a schema already.
+
+    Several learners may start prepkit on a new (or older) server database at the same moment:
+    the upgrade runs under a lock and the revision is read again once it is held, so exactly one
+    of them migrates and the others find the schema done.
+    """
+    if _revision(engine) == HEAD:
+        return
+    with _migration_lock(engine):
+        revision = _revision(engine)
+        if revision == HEAD:
+            return
+        if revision is not None and path is not None:
+            from prepkit.store.snapshot import snapshot
+
+            snapshot(path, now or datetime.now(UTC), f"before-schema-{HEAD}")
+        run_migrations(engine, "head")
+
+
+# pg_advisory_lock key for schema upgrades (any constant; "prepkit" in ASCII, truncated).
+_MIGRATION_LOCK = 0x7072_6570_6B69_74
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """On PostgreSQL, a session advisory lock on a connection of its own, held while another
+    connection migrates (DDL takes no lock on tables that do not exist yet, so two first
+    upgrades would both try to create them). SQLite's BEGIN IMMEDIATE already serializes."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({_MIGRATION_LOCK:d})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_MIGRATION_LOCK:d})")
+            conn.commit()
 
 
 def run_migrations(engine: Engine, target: str) -> None:

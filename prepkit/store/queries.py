@@ -9,7 +9,7 @@ one transaction: a card's new state and its review row commit together or not at
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -98,14 +98,11 @@ SELECT s.card_id, s.state, s.step, s.stability, s.difficulty, s.due, s.last_revi
 FROM card_state s WHERE s.learner_id = ? AND s.card_id = ?
 """
 
-
-class StaleState(Exception):
-    """The card's memory changed after it was shown (another session answered it)."""
-
-    def __init__(self, card_id: int, current: CardState) -> None:
-        super().__init__(f"card {card_id} changed since it was shown")
-        self.card_id = card_id
-        self.current = current
+# Inside a write transaction, rows a write is computed from are read locked. On SQLite the
+# transaction already holds the database's write lock (BEGIN IMMEDIATE); on PostgreSQL (READ
+# COMMITTED) FOR UPDATE waits for a concurrent writer of the same row to finish and then returns
+# the row as that writer committed it, so a read-modify-write never works from a stale copy.
+_LOCK = " FOR UPDATE"
 
 
 class AnsweredSince(PrepkitError):
@@ -271,20 +268,29 @@ class HotPath:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def write_answer(self, card_id: int, outcome: Outcome, duration_ms: int | None) -> int:
+    def write_answer(
+        self,
+        card_id: int,
+        outcome: Outcome,
+        duration_ms: int | None,
+        regrade: Callable[[CardState], Outcome] | None = None,
+    ) -> tuple[int, Outcome]:
         """Save one answer: the card's new state and its review row, in one transaction.
 
-        The outcome was computed from the state the card had when it was shown. Another session
-        may have answered the card since; writing on regardless would erase that answer from
-        the card's memory while its review stayed in the log. So the state is read again under
-        the write lock, and a change raises `StaleState` with nothing written.
+        The outcome was computed from the state the card had when it was shown. If another
+        session of the same learner (a second device, a second terminal) answered the card in
+        the meantime, that state is gone: the answer is then graded again with `regrade` from
+        the state as committed, so every review's `before` is the previous review's `after`
+        (undo stays exact, history replays) and no answer is lost. Returns the review id and the
+        outcome saved.
         """
         with self.transaction() as cursor:
-            current = self._state_in(cursor, card_id)
-            if current != outcome.before:
-                raise StaleState(card_id, current)
+            if regrade is not None:
+                current = self._state_in(cursor, card_id, lock=True)
+                if current != outcome.before:
+                    outcome = regrade(current)
             self._update_state(cursor, card_id, outcome.after)
-            return self._insert_review(cursor, card_id, outcome, duration_ms)
+            return self._insert_review(cursor, card_id, outcome, duration_ms), outcome
 
     def _update_state(self, cursor: Any, card_id: int, after: CardState) -> None:
         cursor.execute(self._sql(_UPDATE_STATE), state_values(self._learner, card_id, after))
@@ -306,7 +312,7 @@ class HotPath:
         one would erase the answers given since (in another session) from the card's memory.
         """
         with self.transaction() as cursor:
-            cursor.execute(self._sql(_REVIEW_BEFORE), (review_id, self._learner))
+            cursor.execute(self._sql(self._locked(_REVIEW_BEFORE)), (review_id, self._learner))
             row = cursor.fetchone()
             if row is None:
                 raise LookupError(f"review {review_id} is not in the log")
@@ -314,7 +320,7 @@ class HotPath:
             cursor.execute(self._sql(_LATEST_REVIEW), (self._learner, card_id))
             if cursor.fetchone()[0] != review_id:
                 raise AnsweredSince(card_id)
-            current = self._state_in(cursor, card_id)
+            current = self._state_in(cursor, card_id, lock=True)
             was_lapse = row[2] == State.REVIEW and rating is Rating.AGAIN
             before = CardState(
                 state=State(row[2]),
@@ -329,8 +335,12 @@ class HotPath:
             self._update_state(cursor, card_id, before)
             cursor.execute(self._sql("DELETE FROM review WHERE id = ?"), (review_id,))
 
-    def _state_in(self, cursor: Any, card_id: int) -> CardState:
-        cursor.execute(self._sql(_STATE_OF), (self._learner, card_id))
+    def _locked(self, statement: str) -> str:
+        return statement if self._sqlite else statement.rstrip() + _LOCK
+
+    def _state_in(self, cursor: Any, card_id: int, lock: bool = False) -> CardState:
+        statement = self._locked(_STATE_OF) if lock else _STATE_OF
+        cursor.execute(self._sql(statement), (self._learner, card_id))
         return state_from_row(cursor.fetchone()[1:])
 
     def set_buried(self, card_id: int, until_ms: int | None) -> None:

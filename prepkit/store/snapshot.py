@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -60,7 +61,11 @@ def snapshot(database: Path, when: datetime, reason: str) -> Path:
     """A backup of `database` in its backups folder. It is written under a `.partial` name and
     renamed when complete, so a crash mid-copy never leaves a half backup that looks whole."""
     target = backup_path(database, when, reason)
-    partial = target.with_name(target.name + PARTIAL)
+    # A name of its own for the copy in progress: two sessions backing up in the same second
+    # (a pinned clock, two terminals) must not write into one file.
+    fd, name = tempfile.mkstemp(prefix=f"{target.stem}-", suffix=PARTIAL, dir=target.parent)
+    os.close(fd)
+    partial = Path(name)
     try:
         copy_database(database, partial)
         os.replace(partial, target)
