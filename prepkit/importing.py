@@ -40,7 +40,7 @@ from prepkit.schedule.days import from_ms, to_ms
 from prepkit.schedule.review import NEW, CardState, Rating, Reviewer, fuzz_seed
 from prepkit.store import models as m
 from prepkit.store import queries
-from prepkit.workspace import Workspace, add_missing_states, card_values
+from prepkit.workspace import Workspace, add_missing_states, card_values, lock_library
 
 ZIP_MAGIC = b"PK\x03\x04"
 PACKAGE_SUFFIXES = (".apkg", ".colpkg")
@@ -160,6 +160,10 @@ def import_cards(
         result.backup = str(saved) if saved else None
     try:
         with workspace.engine.begin() as conn:
+            lock_library(conn)  # then plan again: another learner may have added cards since
+            changes = _plan(conn, found.notes)
+            result.new, result.updated = len(changes.new), len(changes.updated)
+            result.duplicate = changes.duplicate
             result.reviews = _write(workspace, conn, path, changes, stamp, progress)
             if dry_run:
                 raise _DryRun

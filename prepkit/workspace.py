@@ -172,8 +172,23 @@ def sync_library(workspace: Workspace, decks: Iterable[Deck], now: datetime) -> 
         return _sync(conn, decks, to_ms(now))
 
 
+# pg_advisory_xact_lock key for writes to the shared library ("preplib" in ASCII).
+LIBRARY_LOCK = 0x7072_6570_6C69_62
+
+
+def lock_library(conn: Connection) -> None:
+    """Serialize writers of the shared library (decks, cards, every learner's new states) until
+    the transaction ends. On PostgreSQL two learners syncing a new library at once would both
+    insert its decks and fail on the keys (READ COMMITTED does not see the other's uncommitted
+    rows); the lock makes the second one read what the first committed. SQLite's BEGIN IMMEDIATE
+    already serializes every writer."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({LIBRARY_LOCK:d})")
+
+
 def _sync(conn: Connection, decks: Iterable[Deck], stamp: int) -> SyncReport:
     """sync_library inside a caller's transaction."""
+    lock_library(conn)
     known_decks = {
         row.id: row
         for row in conn.execute(
@@ -252,6 +267,7 @@ def _sync_deck(conn: Connection, deck: Deck, old: Any, stamp: int) -> None:
 
 def add_missing_states(conn: Connection) -> None:
     """Give every learner a (new) state row for every card that lacks one: one statement."""
+    lock_library(conn)  # another learner's sync may be adding the same rows
     conn.execute(
         text(
             "INSERT INTO card_state (learner_id, card_id, state, reps, lapses, suspended, flag) "

@@ -364,3 +364,52 @@ def test_learners_opening_a_new_database_at_once_all_get_in(
     with open_workspace(db, NOW, profile="ada") as ws, ws.read() as conn:
         names = sorted(conn.execute(text("SELECT name FROM learner")).scalars())
     assert names == sorted(set(profiles))
+
+
+def test_learners_syncing_the_same_library_at_once_share_one_copy(
+    backend: Backend, tmp_path: Path, deck_dir: Path
+) -> None:
+    """Four learners run `prepkit sync` on one new database at the same moment: the library's
+    cards go in once (no duplicate-key failure for the ones who lose the race), and everyone
+    gets a state for every card."""
+    import subprocess
+    import sys
+
+    from .conftest import subprocess_env
+
+    big = tmp_path / "big"
+    big.mkdir()
+    cards_yaml = "".join(
+        f"  - id: big-{i}\n    kind: basic\n    front: Question {i}?\n    back: Answer {i}.\n"
+        f"    source: A source, p. {i}\n    tags: [t]\n"
+        for i in range(3000)
+    )
+    (big / "big.yaml").write_text(f"deck: big\ntitle: Big\ncards:\n{cards_yaml}")
+    db = backend.db("group.db")
+    env = subprocess_env(tmp_path, PREPKIT_DB=db)
+    profiles = ["ada", "grace", "alan", "edsger"]
+    for name in profiles:  # everyone has a profile already; the race is the library load
+        assert (
+            subprocess.run(
+                [sys.executable, "-m", "prepkit", "--profile", name, "stats"], env=env, check=False
+            ).returncode
+            == 0
+        )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "prepkit", "--profile", name, "sync", str(deck_dir), str(big)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in profiles
+    ]
+    results = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 4, [err for _, err in results]
+    with open_workspace(db, NOW) as ws, ws.read() as conn:
+        cards = conn.execute(text("SELECT count(*) FROM card")).scalar_one()
+        states = conn.execute(text("SELECT count(*) FROM card_state")).scalar_one()
+        learners = conn.execute(text("SELECT count(*) FROM learner")).scalar_one()
+    assert cards == 5 + 3000
+    assert states == cards * learners
