@@ -940,3 +940,11 @@ def main() -> None:
     except PrepkitError as exc:
         _err(f"prepkit: {exc}")
         sys.exit(1)
+    except Exception as exc:
+        from prepkit.workspace import database_failure
+
+        message = database_failure(exc)
+        if message is None:
+            raise
+        _err(f"prepkit: {message}")
+        sys.exit(1)

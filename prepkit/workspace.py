@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -111,6 +113,28 @@ def _find_or_create_learner(engine: Engine, profile: str, now: datetime) -> int:
         _write_settings(conn, learner_id, Settings(timezone=default_timezone()))
         add_missing_states(conn)
         return int(learner_id)
+
+
+def database_failure(exc: BaseException) -> str | None:
+    """One line for a failure of the database itself (a full disk, a server gone away, a lock
+    held past the timeout), or None when `exc` is something else (a bug, shown as such).
+
+    Every write is one transaction, so what failed was rolled back: the line says so, and
+    where to look next."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        cause: BaseException = exc.orig if exc.orig is not None else exc
+    elif isinstance(exc, sqlite3.Error):
+        cause = exc
+    else:
+        psycopg = sys.modules.get("psycopg")
+        if psycopg is None or not isinstance(exc, psycopg.Error):
+            return None
+        cause = exc
+    text_ = str(cause).strip()
+    first = text_.splitlines()[0] if text_ else type(cause).__name__
+    return f"database error: {first}; the step that failed was not saved (see prepkit doctor)"
 
 
 # -- sync ----------------------------------------------------------------------------------------

@@ -413,3 +413,47 @@ def test_learners_syncing_the_same_library_at_once_share_one_copy(
         learners = conn.execute(text("SELECT count(*) FROM learner")).scalar_one()
     assert cards == 5 + 3000
     assert states == cards * learners
+
+
+def test_a_failing_database_is_one_line_and_loses_only_the_step(
+    cli, tmp_path: Path, deck_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk mid-session (the driver's own error, from the study hot path) and a server
+    error inside a sync (SQLAlchemy's wrapper): one line each, exit 1, no traceback, and the
+    answers saved before it are still there."""
+    from sqlalchemy.exc import OperationalError
+
+    from prepkit.store.queries import HotPath
+
+    assert cli("sync", str(deck_dir)).code == 0
+    assert cli("study", "--plain", stdin="3\nq\n").code == 0
+    real = HotPath.write_answer
+
+    def full(self, *args, **kwargs):  # the second answer of the session hits a full disk
+        if getattr(self, "_answered", False):
+            raise sqlite3.OperationalError("database or disk is full")
+        self._answered = True
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(HotPath, "write_answer", full)
+    result = cli("study", "--plain", stdin="3\n3\n3\nq\n")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert result.err.strip().splitlines()[-1] == (
+        "prepkit: database error: database or disk is full; the step that failed was not saved "
+        "(see prepkit doctor)"
+    )
+    with sqlite3.connect(tmp_path / "cli.db") as conn:
+        assert conn.execute("SELECT count(*) FROM review").fetchone() == (2,)
+    monkeypatch.undo()
+
+    def gone(*_args, **_kwargs):
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr("prepkit.workspace._sync", gone)
+    synced = cli("sync", str(deck_dir))
+    assert synced.code == 1 and "Traceback" not in synced.err
+    assert synced.err.strip() == (
+        "prepkit: database error: server closed the connection; the step that failed was not "
+        "saved (see prepkit doctor)"
+    )
+    assert cli("doctor").code == 0
