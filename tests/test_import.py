@@ -267,3 +267,22 @@ def test_history_is_not_merged_into_a_card_that_has_its_own(
     assert len(studied) == ANSWERS + 2
     assert summary(cli("import", str(packages["latest"]), "--json"))["reviews"] == 0
     assert reviews_of(db) == studied
+
+
+@pytest.mark.backends
+def test_a_package_with_history_imports_into_either_store(
+    cli, backend, packages: dict[str, Path], deck_dir: Path
+) -> None:
+    """The same import on SQLite and on a PostgreSQL server: cards, replayed history, a second
+    import finding everything, and `prepkit doctor` agreeing with the log. (Backups are the
+    server's business on PostgreSQL: none is taken there.)"""
+    assert cli("sync", str(deck_dir)).code == 0
+    first = summary(cli("import", str(packages["latest"]), "--json"))
+    assert (first["new"], first["reviews"], first["duplicate"]) == (4, ANSWERS, 0)
+    assert (first["backup"] is None) == (not backend.is_sqlite)
+    again = summary(cli("import", str(packages["text"]), "--json"))
+    assert (again["new"], again["duplicate"]) == (0, 4)
+    report = json.loads(cli("doctor", "--json").out)
+    assert report["healthy"] and report["checked"]["reviews"] == ANSWERS
+    csv = cli("export", "--format", "reviews-csv").out.splitlines()
+    assert len(csv) == 1 + ANSWERS
