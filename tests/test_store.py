@@ -415,6 +415,7 @@ def test_learners_syncing_the_same_library_at_once_share_one_copy(
     assert states == cards * learners
 
 
+@pytest.mark.sqlite_only  # the full disk is simulated with sqlite3's own error; read back with it
 def test_a_failing_database_is_one_line_and_loses_only_the_step(
     cli, tmp_path: Path, deck_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
