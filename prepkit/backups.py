@@ -10,54 +10,28 @@ is backed up with the server's own tools; prepkit does not try.
 
 from __future__ import annotations
 
-import re
 import shutil
 import sqlite3
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from prepkit.errors import PrepkitError
-from prepkit.store.db import REVISIONS, sqlite_path, url_for
-from prepkit.store.snapshot import FOLDER, PARTIAL, STAMP, backup_path, copy_database, snapshot
+from prepkit.store.db import REVISIONS, SQLITE_MAGIC, sqlite_path, url_for
+from prepkit.store.snapshot import (
+    FOLDER,
+    PARTIAL,
+    backup_path,
+    backups_of,
+    copy_database,
+    integrity_findings,
+    mtime,
+    snapshot,
+)
 from prepkit.workspace import Workspace
 
 PERIOD = timedelta(minutes=30)  # at most one backup this often while studying
 RECENT = timedelta(days=2)
 DAILY, WEEKLY, MONTHLY = 12, 10, 9
-_NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6})-(?P<reason>[a-z0-9-]+?)(-\d+)?\.sqlite$")
-SQLITE_MAGIC = b"SQLite format 3\x00"
-
-
-@dataclass(frozen=True, slots=True)
-class Backup:
-    path: Path
-    taken: datetime
-    reason: str
-
-
-def backups_of(database: Path) -> list[Backup]:
-    """The database's backups, oldest first (by the time in their names)."""
-    folder = database.parent / FOLDER
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in folder.iterdir():
-        match = _NAME.match(path.name)
-        if match is None or match["stem"] != database.stem:
-            continue
-        taken = datetime.strptime(match["stamp"], STAMP).replace(tzinfo=UTC)
-        found.append(Backup(path, taken, match["reason"]))
-    # by the time in the name; backups named in the same second (a pinned clock) by file age
-    return sorted(found, key=lambda b: (b.taken, mtime(b.path), b.path.name))
-
-
-def mtime(path: Path) -> int:
-    """A file's modification time, 0 when another process just thinned it away."""
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
 
 
 def _day(when: datetime) -> tuple[int, ...]:
@@ -139,11 +113,9 @@ def check_backup(path: Path) -> str:
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            result = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
-            if result != ["ok"]:
-                lines = [x for row in result for x in row.splitlines() if not x.startswith("***")]
-                found = lines[0] if lines else result[0]
-                raise PrepkitError(f"{path}: damaged ({found}); not restored")
+            damage = integrity_findings(str(r[0]) for r in conn.execute("PRAGMA integrity_check"))
+            if damage:
+                raise PrepkitError(f"{path}: damaged ({damage[0]}); not restored")
             if conn.execute("PRAGMA foreign_key_check").fetchall():
                 raise PrepkitError(f"{path}: has broken references; not restored")
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}

@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby, pairwise
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, select, text, update
@@ -31,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 
 from prepkit.store import models as m
 from prepkit.store.db import sqlite_path
+from prepkit.store.snapshot import backups_of, integrity_findings
 from prepkit.workspace import Workspace, add_missing_states
 
 STATE_COLUMNS = ("state", "step", "stability", "difficulty", "due", "last_review", "reps", "lapses")
@@ -146,15 +146,10 @@ def integrity(conn: Connection) -> list[str]:
         rows = [str(row[0]) for row in conn.exec_driver_sql("PRAGMA integrity_check")]
     except DBAPIError as exc:  # too damaged to even be checked
         return [str(exc.orig).splitlines()[0] if exc.orig else "unreadable"]
-    if rows == ["ok"]:
-        return []
-    lines = [line for row in rows for line in row.splitlines()]
-    return [line for line in lines if not line.startswith("***")] or lines
+    return integrity_findings(rows)
 
 
 def _damaged(workspace: Workspace, damage: list[str]) -> Problem:
-    from prepkit.backups import backups_of
-
     path = sqlite_path(workspace.url)
     found = backups_of(path) if path is not None else []
     advice = (
@@ -312,7 +307,3 @@ def _delete_dangling(conn: Connection) -> str:
 
 def _rows(count: int) -> str:
     return "1 row" if count == 1 else f"{count} rows"
-
-
-def database_path(workspace: Workspace) -> Path | None:
-    return sqlite_path(workspace.url)

@@ -26,7 +26,7 @@ from prepkit.errors import DatabaseError
 REVISIONS = ("0001", "0002", "0003")
 HEAD = REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000
-_SQLITE_MAGIC = b"SQLite format 3\x00"
+SQLITE_MAGIC = b"SQLite format 3\x00"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -71,8 +71,8 @@ def check_sqlite_file(path: Path) -> None:
         if not os.access(path, os.R_OK | os.W_OK):
             raise DatabaseError(f"{path}: database file is not readable and writable")
         with path.open("rb") as handle:
-            head = handle.read(len(_SQLITE_MAGIC))
-        if head and head != _SQLITE_MAGIC:
+            head = handle.read(len(SQLITE_MAGIC))
+        if head and head != SQLITE_MAGIC:
             raise DatabaseError(f"{path}: not a prepkit database (not an SQLite file)")
     elif not os.access(folder, os.W_OK | os.X_OK):
         raise DatabaseError(f"{path}: folder {folder} is not writable")
@@ -161,16 +161,10 @@ def open_engine(url: str, now: datetime | None = None) -> Engine:
 
 def _newest(path: Path | None) -> str:
     """Where a learner whose database cannot be opened can turn: the newest backup."""
-    from prepkit.store.snapshot import FOLDER
+    from prepkit.store.snapshot import backups_of
 
-    if path is None:
-        return ""
-    start = len(path.stem) + 1  # names are STEM-YYYYmmdd-HHMMSS-REASON: by time, then age
-    found = sorted(
-        (path.parent / FOLDER).glob(f"{path.stem}-*.sqlite"),
-        key=lambda p: (p.name[start : start + 15], p.stat().st_mtime_ns if p.exists() else 0),
-    )
-    return f" (newest backup: prepkit restore {found[-1]})" if found else ""
+    found = backups_of(path) if path is not None else []
+    return f" (newest backup: prepkit restore {found[-1].path})" if found else ""
 
 
 def advance_sequences(conn: Connection, tables: Iterable[Table]) -> None:

@@ -8,9 +8,12 @@ their folder 0700, each file 0600 from the moment it exists.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import tempfile
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from prepkit.errors import DatabaseError
@@ -18,6 +21,48 @@ from prepkit.errors import DatabaseError
 FOLDER = "backups"
 STAMP = "%Y%m%d-%H%M%S"
 PARTIAL = ".partial"
+_NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6})-(?P<reason>[a-z0-9-]+?)(-\d+)?\.sqlite$")
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    path: Path
+    taken: datetime
+    reason: str
+
+
+def backups_of(database: Path) -> list[Backup]:
+    """The database's backups, oldest first (by the time in their names)."""
+    folder = database.parent / FOLDER
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = _NAME.match(path.name)
+        if match is None or match["stem"] != database.stem:
+            continue
+        taken = datetime.strptime(match["stamp"], STAMP).replace(tzinfo=UTC)
+        found.append(Backup(path, taken, match["reason"]))
+    # by the time in the name; backups named in the same second (a pinned clock) by file age
+    return sorted(found, key=lambda b: (b.taken, mtime(b.path), b.path.name))
+
+
+def mtime(path: Path) -> int:
+    """A file's modification time, 0 when another process just thinned it away."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def integrity_findings(rows: Iterable[str]) -> list[str]:
+    """What `PRAGMA integrity_check` returned, one finding per line (none: the file is whole).
+    SQLite packs many findings into one row under a `*** in database main ***` banner."""
+    rows = list(rows)
+    if rows == ["ok"]:
+        return []
+    lines = [line for row in rows for line in row.splitlines()]
+    return [line for line in lines if not line.startswith("***")] or lines
 
 
 def backup_folder(database: Path) -> Path:
