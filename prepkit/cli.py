@@ -610,8 +610,9 @@ def import_(
     """Bring in cards from Anki or Quizlet, or restore a prepkit progress file."""
     from prepkit.importing import file_kind
 
-    try:
-        head = file.read_bytes()[:4096] if file.is_file() else b""
+    try:  # the start is enough to tell a progress file; the import reads the file itself
+        with file.open("rb") as handle:
+            head = handle.read(4096)
     except OSError:
         head = b""
     kind = file_kind(file, head) if head else "text"

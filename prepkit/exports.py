@@ -162,10 +162,9 @@ def import_progress(
 
     The file's ids are kept (reviews, edits and postings point at them), which is why the
     database must have no cards yet: a merge into an existing library is another feature."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PrepkitError(f"{path}: cannot read ({exc.strerror})") from None
+    from prepkit.importing import read_input
+
+    raw = read_input(path)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

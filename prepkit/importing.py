@@ -99,6 +99,18 @@ def file_kind(path: Path, data: bytes) -> str:
     return "text"
 
 
+def read_input(path: Path) -> bytes:
+    """The bytes of a file to import, or one line saying why it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise PrepkitError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise PrepkitError(f"{path}: is a folder, not a file") from None
+    except OSError as exc:
+        raise PrepkitError(f"{path}: cannot read ({exc.strerror})") from None
+
+
 def read_foreign(
     path: Path, data: bytes, term_separator: str | None, row_separator: str | None
 ) -> ForeignFile:
@@ -135,15 +147,7 @@ def import_cards(
     row_separator: str | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PrepkitError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise PrepkitError(f"{path}: is a folder, not a file") from None
-    except OSError as exc:
-        raise PrepkitError(f"{path}: cannot read ({exc.strerror})") from None
-    found = read_foreign(path, data, term_separator, row_separator)
+    found = read_foreign(path, read_input(path), term_separator, row_separator)
     result = ImportResult(str(path), found.kind, skipped=found.skipped, dry_run=dry_run)
     result.skipped_why = list(found.skipped_why)
     stamp = to_ms(now)
