@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from prepkit.export import heat
 from prepkit.export.report import PostingLines, ReportData, days, percent, preview
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
@@ -37,7 +38,6 @@ LABEL_LINES = 3
 CELL = 14  # a heatmap day
 STEP = 18  # a heatmap day and the gap after it
 DAY_LABEL_WIDTH = 32
-HEAT_LEVELS = 4
 WEEKDAYS = ("Mon", "", "Wed", "", "Fri", "", "")
 
 STYLE = """
@@ -193,28 +193,12 @@ def column_chart(items: Sequence[tuple[str, int]], title: str) -> str:
     return svg_open(WIDTH, height, title) + "".join(parts) + "</svg>"
 
 
-def heat_limits(busiest: int) -> tuple[int, ...]:
-    """The highest count of each level: 1..busiest in four equal ranges, the busiest day in
-    the darkest (as the dashboard's heatmap draws it, so both read alike)."""
-    return tuple(level * busiest // HEAT_LEVELS for level in range(1, HEAT_LEVELS + 1))
-
-
-def heat_level(count: int, limits: Sequence[int]) -> int:
-    if count <= 0:
-        return 0
-    return next((i for i, limit in enumerate(limits, 1) if count <= limit), len(limits))
-
-
-def heat_legend(limits: Sequence[int]) -> list[tuple[int, str]]:
-    """(level, counts it stands for); levels whose range is empty are left out, so every
-    colour the legend names can appear in the map."""
-    parts = [(0, "0")]
-    low = 1
-    for index, high in enumerate(limits, 1):
-        if high >= low:
-            parts.append((index, str(low) if high == low else f"{low}–{high}"))
-            low = high + 1
-    return parts
+def heat_legend(highs: Sequence[int]) -> list[tuple[int, str]]:
+    """(level, counts it stands for), the empty level first."""
+    spans = [
+        (lvl, str(low) if high == low else f"{low}–{high}") for lvl, low, high in heat.ranges(highs)
+    ]
+    return [(0, "0"), *spans]
 
 
 def month_labels(monday: date, first: date, weeks: int) -> list[tuple[int, date]]:
@@ -239,7 +223,7 @@ def heatmap(history: Sequence[tuple[date, int]]) -> str:
     first, last = history[0][0], history[-1][0]
     monday = first - timedelta(days=first.weekday())
     weeks = (last - monday).days // 7 + 1
-    limits = heat_limits(max(count for _day, count in history))
+    limits = heat.limits(max(count for _day, count in history))
     top = 18
     parts: list[str] = []
     for row, name in enumerate(WEEKDAYS):
@@ -255,7 +239,7 @@ def heatmap(history: Sequence[tuple[date, int]]) -> str:
         today = " today" if day == last else ""
         answers = "1 answer" if count == 1 else f"{count} answers"
         parts.append(
-            f'<rect class="h{heat_level(count, limits)}{today}" x="{x}" y="{y}" width="{CELL}" '
+            f'<rect class="h{heat.level(count, limits)}{today}" x="{x}" y="{y}" width="{CELL}" '
             f'height="{CELL}" rx="2"><title>{day:%a %d %b %Y}: {answers}</title></rect>'
         )
     y = top + 7 * STEP + 16

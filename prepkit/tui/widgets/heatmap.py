@@ -20,6 +20,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from prepkit.export import heat
+
 EMPTY = "·"
 LEVELS = ("░", "▒", "▓", "█")
 DAY_LABELS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
@@ -27,25 +29,8 @@ LABEL_WIDTH = 3  # "Mo "
 CELL_WIDTH = 2  # the glyph and a gap
 
 
-def thresholds(busiest: int) -> tuple[int, ...]:
-    """The highest count of each level: 1..`busiest` split into four equal ranges, so a count
-    `c` is at level ceil(4c / busiest). With fewer than four distinct counts the lighter levels
-    stay empty (a busiest day of 1 is drawn in the darkest glyph, not the faintest)."""
-    return tuple(level * busiest // len(LEVELS) for level in range(1, len(LEVELS) + 1))
-
-
-def level(count: int, limits: Sequence[int]) -> int:
-    """0 for no reviews, else the 1-based level whose range holds `count`."""
-    if count <= 0:
-        return 0
-    for index, limit in enumerate(limits, 1):
-        if count <= limit:
-            return index
-    return len(limits)
-
-
 def glyph(count: int, limits: Sequence[int]) -> str:
-    found = level(count, limits)
+    found = heat.level(count, limits)
     return LEVELS[found - 1] if found else EMPTY
 
 
@@ -60,19 +45,11 @@ def days_needed(today: date, weeks: int) -> int:
 
 
 def legend(limits: Sequence[int]) -> list[tuple[str, str]]:
-    """(glyph, counts) for the legend: '0' for the empty glyph, then each level's range.
-
-    Levels whose range is empty (a busiest day of 2 leaves no room for four levels) are left
-    out, so every glyph named in the legend can appear in the map.
-    """
-    parts = [(EMPTY, "0")]
-    low = 1
-    for mark, high in zip(LEVELS, limits, strict=True):
-        if high < low:
-            continue
-        parts.append((mark, str(low) if high == low else f"{low}-{high}"))
-        low = high + 1
-    return parts
+    """(glyph, counts) for the legend: '0' for the empty glyph, then each level's range that
+    can appear in the map."""
+    spans = [(LEVELS[lvl - 1], str(low) if high == low else f"{low}-{high}")
+             for lvl, low, high in heat.ranges(limits)]  # fmt: skip
+    return [(EMPTY, "0"), *spans]
 
 
 def render_heatmap(
@@ -92,7 +69,7 @@ def render_heatmap(
     """
     start = grid_start(today, weeks)
     busiest = max((counts.get(start + timedelta(days=i), 0) for i in range(7 * weeks)), default=0)
-    limits = thresholds(busiest)
+    limits = heat.limits(busiest, len(LEVELS))
 
     months = [" "] * (LABEL_WIDTH + CELL_WIDTH * weeks)
     free = LABEL_WIDTH  # the first column a month name may start at without touching the last
