@@ -9,12 +9,14 @@ included.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import IntEnum
 from random import Random
+from random import random as _random
 
 from fsrs import Card as FsrsCard
 from fsrs import Rating as FsrsRating
@@ -165,24 +167,39 @@ def fuzz_seed(card_id: int, reps: int) -> int:
     return card_id * 1_000_003 + reps
 
 
-_FSRS_RANDOM = "random"  # the name fsrs.scheduler draws its fuzz from
+class _FuzzStream(threading.local):
+    """The seed fsrs's next fuzz draw comes from, per thread (None: the module's own random)."""
+
+    seed: int | None = None
+
+
+_FUZZ = _FuzzStream()
+
+
+def _fuzz_draw() -> float:
+    """What fsrs.scheduler calls as `random()` (it imports the name; there is no parameter for
+    it). The draw is made only when fsrs fuzzes an interval (2.5 days and more), so a learning
+    step costs no generator, and each thread has its own seed: a session may grade a card on its
+    writer thread while the next card's outcomes are previewed on the main one."""
+    seed = _FUZZ.seed
+    if seed is None:
+        return _random()
+    return Random(seed).random()
+
+
+fsrs_scheduler.random = _fuzz_draw  # type: ignore[attr-defined]
 
 
 @contextmanager
 def _fuzz_from(seed: int | None, rating: Rating) -> Iterator[None]:
-    """Let fsrs draw the fuzz for grading with `rating` from `seed` for the duration (fsrs takes
-    it from the module's `random`, imported by name; there is no parameter for it). Each grade
-    has its own stream, so a preview and a later `review` agree. The scheduler is used from one
-    thread, so swapping the name is safe."""
-    if seed is None:
-        yield
-        return
-    saved = getattr(fsrs_scheduler, _FSRS_RANDOM)
-    setattr(fsrs_scheduler, _FSRS_RANDOM, Random(seed * 5 + int(rating)).random)
+    """Let fsrs draw the fuzz for grading with `rating` from `seed` for the duration. Each grade
+    has its own stream, so a preview and a later `review` agree."""
+    saved = _FUZZ.seed
+    _FUZZ.seed = None if seed is None else seed * 5 + int(rating)
     try:
         yield
     finally:
-        setattr(fsrs_scheduler, _FSRS_RANDOM, saved)
+        _FUZZ.seed = saved
 
 
 def to_fsrs(state: CardState, at: datetime) -> FsrsCard:
