@@ -2,7 +2,8 @@
 
 The queue is built once and kept in memory; each answer is written (state + review row, one
 transaction) before the next card is handed out, so quitting or crashing at any point loses at
-most the answer being written. Faces get plain dataclasses: the card as the learner sees it (the
+most the answer being written. The next card is read inside that transaction and its outcomes are
+worked out on a helper thread while the commit's fsync runs, which is most of an answer's time. Faces get plain dataclasses: the card as the learner sees it (the
 library's text, or their own edit of it), the four previewed outcomes, and the counts.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import heapq
 import json
 from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -94,6 +96,56 @@ class _Queue:
         review = len(self.review) + len(self.extra)
         return Counts(new=len(self.new), learning=len(self.learning), review=review)
 
+    def take(self, now_ms: int, ahead_ms: int) -> _Taken | None:
+        """The next card: learning due now, then reviews, new cards, the day's extra reviews,
+        and last a learning card due within the learn-ahead limit."""
+        if self.learning and self.learning[0][0] <= now_ms:
+            return _Taken(_LEARNING, heapq.heappop(self.learning)[2])
+        if self.review:
+            return _Taken(_REVIEW, self.review.popleft())
+        if self.new:
+            return _Taken(_NEW, self.new.popleft())
+        if self.extra:
+            return _Taken(_EXTRA, self.extra.popleft())
+        if self.learning and self.learning[0][0] <= ahead_ms:
+            return _Taken(_LEARNING, heapq.heappop(self.learning)[2])
+        return None
+
+    def put_back(self, taken: _Taken) -> None:
+        """Return a taken card to the front of the line it came from."""
+        if taken.line == _LEARNING:
+            self.push_learning(taken.item)
+        elif taken.line == _REVIEW:
+            self.review.appendleft(taken.item)
+        elif taken.line == _NEW:
+            self.new.appendleft(taken.item)
+        else:
+            self.extra.appendleft(taken.item)
+
+    def learning_due_between(self, after_ms: int, until_ms: int) -> bool:
+        """Whether a waiting learning card came due in (after_ms, until_ms]."""
+        return bool(self.learning) and after_ms < self.learning[0][0] <= until_ms
+
+
+_LEARNING, _REVIEW, _NEW, _EXTRA = "learning", "review", "new", "extra"
+
+
+@dataclass(frozen=True, slots=True)
+class _Taken:
+    """A card taken off the queue and the line it came from, so it can go back exactly there."""
+
+    line: str
+    item: Queued
+
+
+@dataclass(frozen=True, slots=True)
+class _Early:
+    """The card shown next, prepared while the previous answer was being committed."""
+
+    shown: Shown
+    taken: _Taken
+    at_ms: int
+
 
 def card_from_row(row: CardRow) -> Card:
     """The library card for a stored row; faces see this, never a database row."""
@@ -138,11 +190,16 @@ class StudySession:
         self._queue = _Queue()
         self._undo: list[_Undo] = []
         self._shown: Shown | None = None
+        self._early: _Early | None = None
+        self._previewer: ThreadPoolExecutor | None = None
         self.answered = 0
         self._backup_due: datetime | None = now  # the first answer checks the backups
         self.build_queue(now)
 
     def close(self) -> None:
+        if self._previewer is not None:
+            self._previewer.shutdown(wait=True)
+            self._previewer = None
         self._db.close()
 
     def __enter__(self) -> StudySession:
@@ -206,21 +263,9 @@ class StudySession:
     def counts(self) -> Counts:
         return self._queue.counts()
 
-    def _pop(self, now: datetime) -> Queued | None:
-        queue = self._queue
+    def _take(self, now: datetime) -> _Taken | None:
         now_ms = to_ms(now)
-        if queue.learning and queue.learning[0][0] <= now_ms:
-            return heapq.heappop(queue.learning)[2]
-        if queue.review:
-            return queue.review.popleft()
-        if queue.new:
-            return queue.new.popleft()
-        if queue.extra:
-            return queue.extra.popleft()
-        ahead = now_ms + self.settings.learn_ahead_minutes * 60_000
-        if queue.learning and queue.learning[0][0] <= ahead:
-            return heapq.heappop(queue.learning)[2]
-        return None
+        return self._queue.take(now_ms, now_ms + self.settings.learn_ahead_minutes * 60_000)
 
     def next_learning_due(self) -> datetime | None:
         """When the next waiting learning card comes due, if the session is waiting on one."""
@@ -232,19 +277,35 @@ class StudySession:
 
     def next(self, now: datetime) -> Shown | None:
         """The next card with its four previewed outcomes, or None when the session is done."""
-        if self._shown is not None:
-            return self._shown
-        item = self._pop(now)
-        if item is None:
+        shown = self._shown
+        if shown is not None:
+            early = self._early
+            if early is None or early.shown is not shown:
+                return shown
+            if not self._queue.learning_due_between(early.at_ms, to_ms(now)):
+                return shown
+            # a learning card came due since this one was taken ahead, and it goes first
+            self._queue.put_back(early.taken)
+            self._shown = self._early = None
+        taken = self._take(now)
+        if taken is None:
             return None
-        return self._show(item[0], now)
+        return self._show(taken.item[0], now)
 
     def _show(self, card_id: int, now: datetime) -> Shown:
-        row, memory = self._db.show(card_id)
-        outcomes = self.reviewer.preview(memory, now, fuzz_seed(card_id, memory.reps))
-        card = card_from_row(row)
-        self._shown = Shown(card_id, card, memory, outcomes, self.counts(), now, row.edited)
+        self._shown = self._prepare(card_id, now)
         return self._shown
+
+    def _prepare(self, card_id: int, now: datetime) -> Shown:
+        return self._preview(card_id, *self._db.show(card_id), now, self.counts())
+
+    def _preview(
+        self, card_id: int, row: CardRow, memory: CardState, now: datetime, counts: Counts
+    ) -> Shown:
+        """The card as shown, with its four outcomes. Pure work on values: it may run on the
+        helper thread while an answer commits."""
+        outcomes = self.reviewer.preview(memory, now, fuzz_seed(card_id, memory.reps))
+        return Shown(card_id, card_from_row(row), memory, outcomes, counts, now, row.edited)
 
     def edit_shown(self, front: str, back: str | None, now: datetime) -> Shown:
         """Save the learner's edit of the shown card and show it again with the new text.
@@ -279,7 +340,7 @@ class StudySession:
 
     def answer(self, rating: Rating, now: datetime, duration_ms: int | None = None) -> Answered:
         """Grade the shown card and commit it; the saved outcome is the one that was shown (unless
-        another session answered the card meanwhile: see `HotPath.write_answer`)."""
+        another session answered the card meanwhile: see `HotPath.stage_answer`)."""
         shown = self._shown
         if shown is None:
             raise RuntimeError("no card is shown")
@@ -298,16 +359,55 @@ class StudySession:
                 current, rating, now, fuzz_seed(shown.card_id, current.reps)
             )
 
-        shown_before = outcome.before
-        review_id, outcome = self._db.write_answer(shown.card_id, outcome, duration_ms, regrade)
-        rebased = outcome.before != shown_before  # applied on top of the other session's answer
-        self._shown = None
+        # Most of an answer's time is the fsync that makes it durable, and the database drivers
+        # let other threads run while they wait on it. So the answer is written, the next card
+        # read inside its transaction, and that card's outcomes are worked out on a helper
+        # thread while the commit runs here. Nothing is shown before the answer is durable.
+        review_id, saved = self._db.stage_answer(shown.card_id, outcome, duration_ms, regrade)
+        rebased = saved.before != outcome.before  # applied on top of another session's answer
+        self._shown = self._early = None
+        taken: _Taken | None = None
+        preparing: Future[Shown] | None = None
+        try:
+            self._requeue(shown.card_id, saved.after, now)
+            taken = self._take(now)
+            if taken is not None:
+                row, memory = self._db.show(taken.item[0])
+                preparing = self._helper().submit(
+                    self._preview, taken.item[0], row, memory, now, self.counts()
+                )
+            self._db.commit()
+        except BaseException:
+            # An error or Ctrl-C before the commit ended (on PostgreSQL an error aborts the
+            # transaction): the answer is rolled back whole, its card stays in front of the
+            # learner, and the card taken after it goes back.
+            self._db.rollback()
+            if preparing is not None:
+                preparing.cancel()
+            self._queue.remove(shown.card_id)
+            if taken is not None:
+                self._queue.put_back(taken)
+            self._shown = shown
+            raise
+        if taken is not None:
+            early = _prepared(preparing)
+            if early is None:
+                self._queue.put_back(taken)  # next() takes it again
+            else:
+                self._shown = early
+                self._early = _Early(early, taken, to_ms(now))
         self.answered += 1
         self._undo.append(_Undo("answer", shown.card_id, review_id=review_id))
-        self._requeue(shown.card_id, outcome.after, now)
         if self._backup_due is not None and now >= self._backup_due:
             self._backup_due = periodic(self._workspace, now)  # after the answer is safe
-        return Answered(shown.card_id, review_id, outcome, rebased)
+        return Answered(shown.card_id, review_id, saved, rebased)
+
+    def _helper(self) -> ThreadPoolExecutor:
+        if self._previewer is None:
+            self._previewer = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="prepkit-preview"
+            )
+        return self._previewer
 
     def _requeue(self, card_id: int, state: CardState, now: datetime) -> None:
         """A card still in (re)learning comes back today when its step ends before the cutoff."""
@@ -348,6 +448,10 @@ class StudySession:
         if shown is None:
             return
         self._shown = None
+        early = self._early
+        if early is not None and early.shown is shown:
+            self._queue.put_back(early.taken)
+            return
         item = queued(shown.card_id, shown.state)
         if shown.state.state is State.NEW:
             self._queue.new.appendleft(item)
@@ -387,6 +491,17 @@ class StudySession:
             raise RuntimeError("no card is shown")
         self._shown = None
         return shown
+
+
+def _prepared(preparing: Future[Shown] | None) -> Shown | None:
+    """The card prepared on the helper thread, or None if that failed (next() prepares it again
+    and reports what is wrong)."""
+    if preparing is None:
+        return None
+    try:
+        return preparing.result()
+    except Exception:
+        return None
 
 
 def _day_count(state: CardState, at: datetime) -> int:

@@ -428,7 +428,7 @@ def test_a_failing_database_is_one_line_and_loses_only_the_step(
 
     assert cli("sync", str(deck_dir)).code == 0
     assert cli("study", "--plain", stdin="3\nq\n").code == 0
-    real = HotPath.write_answer
+    real = HotPath.stage_answer
 
     def full(self, *args, **kwargs):  # the second answer of the session hits a full disk
         if getattr(self, "_answered", False):
@@ -436,7 +436,7 @@ def test_a_failing_database_is_one_line_and_loses_only_the_step(
         self._answered = True
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(HotPath, "write_answer", full)
+    monkeypatch.setattr(HotPath, "stage_answer", full)
     result = cli("study", "--plain", stdin="3\n3\n3\nq\n")
     assert result.code == 1 and "Traceback" not in result.err
     assert result.err.strip().splitlines()[-1] == (

@@ -30,6 +30,15 @@ def dump(workspace) -> dict[str, list[tuple]]:
         }
 
 
+def memory(workspace, card_id: int):
+    """A card's committed memory, read on a connection of its own."""
+    db = HotPath(workspace.engine, workspace.learner_id)
+    try:
+        return db.state(card_id)
+    finally:
+        db.close()
+
+
 def test_an_answer_writes_state_and_review_together(workspace) -> None:
     with StudySession(workspace, NOW) as session:
         shown = session.next(NOW)
@@ -198,19 +207,71 @@ def test_a_card_in_learning_comes_back_in_the_same_session(workspace) -> None:
         assert session.next(NOW) is None
 
 
+def test_a_card_shown_again_at_once_shows_the_memory_just_saved(workspace) -> None:
+    """The next card is read inside the answer's transaction, while the commit runs: when it is
+    the same card (learn-ahead), it must carry the state the answer saved, not the one before."""
+    workspace.save_settings(Settings(new_per_day=1))
+    with StudySession(workspace, NOW) as session:
+        first = session.next(NOW)
+        answered = session.answer(Rating.AGAIN, NOW)
+        again = session.next(NOW)
+        assert again.card_id == first.card_id
+        assert again.state == answered.outcome.after == memory(workspace, first.card_id)
+        assert again.state.reps == 1 and again.state.state is State.LEARNING
+
+
+def test_a_commit_that_fails_keeps_the_card_in_front_and_the_order(workspace, monkeypatch) -> None:
+    """The disk refuses the commit (an fsync error): nothing is saved, the same card is shown
+    again rather than the one taken after it, and once the answer goes through the session
+    goes on in the order a fresh session would."""
+    before = dump(workspace)
+    real = HotPath.commit
+
+    def refused(self) -> None:
+        self.rollback()
+        raise OSError("disk I/O error")
+
+    with StudySession(workspace, NOW) as session:
+        first = session.next(NOW)
+        with monkeypatch.context() as patch:
+            patch.setattr(HotPath, "commit", refused)
+            with pytest.raises(OSError):
+                session.answer(Rating.AGAIN, NOW)
+        assert dump(workspace) == before
+        assert session.next(NOW) is first
+        assert session.answered == 0 and not session.can_undo()
+        assert HotPath.commit is real
+        session.answer(Rating.AGAIN, NOW)
+        following = session.next(NOW)
+        with StudySession(workspace, NOW) as fresh:
+            assert following.card_id == fresh.next(NOW).card_id != first.card_id
+        assert following.state == memory(workspace, following.card_id)
+    rows = dump(workspace)
+    assert len(rows["review"]) == 1
+
+
+def test_a_learning_card_due_before_the_next_card_is_asked_for_goes_first(workspace) -> None:
+    """The card after an answer is prepared while the answer commits, but a learning card that
+    comes due before the face asks for the next card is still shown first, as Anki would."""
+    with StudySession(workspace, NOW) as session:
+        lapsed = session.next(NOW)
+        again = session.answer(Rating.AGAIN, NOW)  # back in one minute
+        assert session.next(NOW).card_id != lapsed.card_id
+        session.answer(Rating.GOOD, NOW + timedelta(seconds=30))
+        due = again.outcome.after.due
+        assert due is not None and NOW + timedelta(seconds=30) < due
+        shown = session.next(due + timedelta(seconds=1))
+        assert shown.card_id == lapsed.card_id
+        assert shown.state == memory(workspace, lapsed.card_id)
+        session.answer(Rating.GOOD, due + timedelta(seconds=5))
+        following = session.next(due + timedelta(seconds=6))
+        assert following is not None and following.card_id != lapsed.card_id
+
+
 def test_shown_card_is_stable_until_answered(workspace) -> None:
     with StudySession(workspace, NOW) as session:
         first = session.next(NOW)
         assert session.next(NOW) is first
-
-
-def memory(workspace, card_id: int):
-    """A card's committed memory, read on a connection of its own."""
-    db = HotPath(workspace.engine, workspace.learner_id)
-    try:
-        return db.state(card_id)
-    finally:
-        db.close()
 
 
 def test_an_answer_given_meanwhile_in_another_session_is_kept(workspace) -> None:

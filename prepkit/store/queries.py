@@ -183,6 +183,7 @@ class HotPath:
     def __init__(self, engine: Engine, learner_id: int) -> None:
         self._pooled = engine.raw_connection()
         self._db: Any = self._pooled.driver_connection
+        self._staged = False  # an answer's transaction is open (stage_answer)
         self._sqlite = engine.dialect.name == "sqlite"
         self._learner = learner_id
         self._false: Any = 0 if self._sqlite else False
@@ -204,28 +205,44 @@ class HotPath:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A write transaction holding the write lock from its first statement."""
-        cursor = self._db.cursor()
+        cursor = self._begin()
         try:
-            if self._sqlite:
-                cursor.execute("BEGIN IMMEDIATE")
             yield cursor
-            if self._sqlite:
-                cursor.execute("COMMIT")
-            else:
-                self._db.commit()
         except BaseException:
-            if self._sqlite:
-                if self._db.in_transaction:
-                    cursor.execute("ROLLBACK")
-            else:
-                self._db.rollback()
+            self.rollback()
             raise
         finally:
             cursor.close()
+        self._commit()
+
+    def _begin(self) -> Any:
+        cursor = self._db.cursor()
+        if self._sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        return cursor
+
+    def _commit(self) -> None:
+        try:
+            if self._sqlite:
+                self._db.execute("COMMIT")
+            else:
+                self._db.commit()
+        except BaseException:
+            self.rollback()
+            raise
+
+    def rollback(self) -> None:
+        """End the open transaction, if any, with nothing of it saved."""
+        if self._sqlite:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        else:
+            self._db.rollback()
 
     def _read_done(self) -> None:
-        # psycopg opens a transaction even for reads; end it so no snapshot is held open.
-        if not self._sqlite:
+        # psycopg opens a transaction even for reads; end it so no snapshot is held open. Inside
+        # an answer's open transaction (show() of the next card) there is nothing to end yet.
+        if not self._sqlite and not self._staged:
             self._db.rollback()
 
     # -- reads ---------------------------------------------------------------------------------
@@ -253,7 +270,8 @@ class HotPath:
         return int(rows[0][0])
 
     def show(self, card_id: int) -> tuple[CardRow, CardState]:
-        """A card's content and the learner's committed memory of it, in one read."""
+        """A card's content and the learner's memory of it, in one read: the committed memory,
+        or inside a staged answer's transaction the memory that answer writes."""
         rows = self._query(_SHOW, (card_id, self._learner))
         self._read_done()
         row = rows[0]
@@ -268,29 +286,44 @@ class HotPath:
 
     # -- writes --------------------------------------------------------------------------------
 
-    def write_answer(
+    def stage_answer(
         self,
         card_id: int,
         outcome: Outcome,
         duration_ms: int | None,
         regrade: Callable[[CardState], Outcome] | None = None,
     ) -> tuple[int, Outcome]:
-        """Save one answer: the card's new state and its review row, in one transaction.
+        """Write one answer, the card's new state and its review row, in one transaction that is
+        left open: `commit` (or `rollback`) ends it, and `show` may read the next card inside it
+        first. An error here rolls it back and nothing is saved.
 
         The outcome was computed from the state the card had when it was shown. If another
         session of the same learner (a second device, a second terminal) answered the card in
         the meantime, that state is gone: the answer is then graded again with `regrade` from
         the state as committed, so every review's `before` is the previous review's `after`
         (undo stays exact, history replays) and no answer is lost. Returns the review id and the
-        outcome saved.
+        outcome written.
         """
-        with self.transaction() as cursor:
+        cursor = self._begin()
+        try:
             if regrade is not None:
                 current = self._state_in(cursor, card_id, lock=True)
                 if current != outcome.before:
                     outcome = regrade(current)
             self._update_state(cursor, card_id, outcome.after)
-            return self._insert_review(cursor, card_id, outcome, duration_ms), outcome
+            review_id = self._insert_review(cursor, card_id, outcome, duration_ms)
+        except BaseException:
+            self.rollback()
+            raise
+        finally:
+            cursor.close()
+        self._staged = True
+        return review_id, outcome
+
+    def commit(self) -> None:
+        """Commit the staged answer (durable when this returns), or roll it back and raise."""
+        self._staged = False
+        self._commit()
 
     def _update_state(self, cursor: Any, card_id: int, after: CardState) -> None:
         cursor.execute(self._sql(_UPDATE_STATE), state_values(self._learner, card_id, after))
