@@ -2,9 +2,10 @@
 
 The queue is built once and kept in memory; each answer is written (state + review row, one
 transaction) before the next card is handed out, so quitting or crashing at any point loses at
-most the answer being written. The next card is read inside that transaction and its outcomes are
-worked out on a helper thread while the commit's fsync runs, which is most of an answer's time. Faces get plain dataclasses: the card as the learner sees it (the
-library's text, or their own edit of it), the four previewed outcomes, and the counts.
+most the answer being written. The next card is read inside that transaction and its outcomes
+are worked out on a helper thread while the commit's fsync runs, which is most of an answer's
+time. Faces get plain dataclasses: the card as the learner sees it (the library's text, or their
+own edit of it), the four previewed outcomes, and the counts.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class _Undo:
     action: str
     card_id: int
     review_id: int = 0
+    until_ms: int | None = None  # a bury's end, to tell it from a later one
 
 
 @dataclass(slots=True)
@@ -424,9 +426,9 @@ class StudySession:
     def undo(self, now: datetime) -> Shown | None:
         """Take back the last action; its card is shown again, as it was before.
 
-        An answer another session has answered on top of cannot be taken back: that raises
-        `AnsweredSince` (a PrepkitError), the action leaves the undo stack and the shown card
-        stays shown.
+        What another session did since is not erased: an answer it answered on top of raises
+        `AnsweredSince`, a bury it buried again `BuriedSince` (both PrepkitErrors); the action
+        leaves the undo stack and the shown card stays shown.
         """
         if not self._undo:
             return None
@@ -435,7 +437,8 @@ class StudySession:
             self._db.undo_answer(last.review_id)
             self.answered -= 1
         elif last.action == "bury":
-            self._db.set_buried(last.card_id, None)
+            assert last.until_ms is not None
+            self._db.unbury(last.card_id, last.until_ms)
         else:
             self._db.set_suspended(last.card_id, False)
         self._put_back_shown()
@@ -464,8 +467,9 @@ class StudySession:
         """Hide the shown card until the next study day."""
         shown = self._take_shown()
         _, cutoff = self._day_bounds(now)
-        self._db.set_buried(shown.card_id, to_ms(cutoff))
-        self._undo.append(_Undo("bury", shown.card_id))
+        until_ms = to_ms(cutoff)
+        self._db.set_buried(shown.card_id, until_ms)
+        self._undo.append(_Undo("bury", shown.card_id, until_ms=until_ms))
 
     def suspend(self, now: datetime) -> None:
         """Take the shown card out of study until it is unsuspended by hand."""

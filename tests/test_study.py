@@ -317,6 +317,25 @@ def test_undo_of_an_answer_answered_over_elsewhere_is_refused(workspace) -> None
         assert terminal.undo(NOW).card_id == shown.card_id  # the latest answer can go
 
 
+def test_undo_of_a_bury_buried_again_elsewhere_is_refused(workspace) -> None:
+    """A session left open overnight takes back yesterday's bury of a card another session
+    buried again today: the later bury stays, and the session says why in one line."""
+    tomorrow = NOW + timedelta(days=1)
+    with StudySession(workspace, NOW) as laptop:
+        shown = laptop.next(NOW)
+        laptop.bury(NOW)
+        with StudySession(workspace, tomorrow) as terminal:
+            assert terminal.next(tomorrow).card_id == shown.card_id  # the bury has ended
+            terminal.bury(tomorrow)
+        before = dump(workspace)
+        with pytest.raises(PrepkitError, match="buried again since"):
+            laptop.undo(tomorrow)
+        assert dump(workspace) == before
+        assert not laptop.can_undo()
+    with StudySession(workspace, tomorrow) as later:
+        assert later.next(tomorrow).card_id != shown.card_id
+
+
 def _history_of(workspace, card_id: int) -> list[tuple]:
     with workspace.engine.connect() as conn:
         return [

@@ -90,6 +90,7 @@ FROM review WHERE id = ? AND learner_id = ?
 _LATEST_REVIEW = "SELECT MAX(id) FROM review WHERE learner_id = ? AND card_id = ?"
 
 _SET_BURIED = "UPDATE card_state SET buried_until = ? WHERE learner_id = ? AND card_id = ?"
+_BURIED_OF = "SELECT buried_until FROM card_state WHERE learner_id = ? AND card_id = ?"
 _SET_SUSPENDED = "UPDATE card_state SET suspended = ? WHERE learner_id = ? AND card_id = ?"
 _SET_FLAG = "UPDATE card_state SET flag = ? WHERE learner_id = ? AND card_id = ?"
 
@@ -112,6 +113,16 @@ class AnsweredSince(PrepkitError):
         super().__init__(
             "cannot undo: this card was answered again since (in another session); "
             "both answers stay"
+        )
+        self.card_id = card_id
+
+
+class BuriedSince(PrepkitError):
+    """An undo of a bury refused: another session buried the card again since."""
+
+    def __init__(self, card_id: int) -> None:
+        super().__init__(
+            "cannot undo: this card was buried again since (in another session); it stays buried"
         )
         self.card_id = card_id
 
@@ -378,6 +389,17 @@ class HotPath:
 
     def set_buried(self, card_id: int, until_ms: int | None) -> None:
         self._set(_SET_BURIED, until_ms, card_id)
+
+    def unbury(self, card_id: int, until_ms: int) -> None:
+        """Take back this session's bury (until `until_ms`), unless another session has buried
+        the card again since: its bury is the learner's latest word and stays (`BuriedSince`).
+        A card another session already unburied is left as it is."""
+        with self.transaction() as cursor:
+            cursor.execute(self._sql(self._locked(_BURIED_OF)), (self._learner, card_id))
+            current = cursor.fetchone()[0]
+            if current is not None and current != until_ms:
+                raise BuriedSince(card_id)
+            cursor.execute(self._sql(_SET_BURIED), (None, self._learner, card_id))
 
     def set_suspended(self, card_id: int, suspended: bool) -> None:
         self._set(_SET_SUSPENDED, int(suspended) if self._sqlite else suspended, card_id)
