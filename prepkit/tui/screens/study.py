@@ -353,7 +353,7 @@ class StudyScreen(Screen[None]):
             return
         try:
             shown = session.undo(self.app.clock())
-        except PrepkitError as exc:  # answered since in another session: both answers stay
+        except PrepkitError as exc:  # answered or buried again since in another session
             self.notify(str(exc), severity="warning", timeout=4)
             return
         self.last = "undone"
