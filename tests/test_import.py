@@ -177,6 +177,13 @@ def test_plain_text_line_summary(cli, tmp_path: Path, packages: dict[str, Path])
 # -- bad files -----------------------------------------------------------------------------------
 
 
+def _needs_zip_version(package: bytes, version: int) -> bytes:
+    """The package with its first central-directory entry asking for a zip `version` (x10)."""
+    end = package.rindex(b"PK\x05\x06")  # the end record says where the directory starts
+    at = int.from_bytes(package[end + 16 : end + 20], "little") + 6  # "version needed"
+    return package[:at] + version.to_bytes(2, "little") + package[at + 2 :]
+
+
 def _bad_files(packages: dict[str, Path], tmp: Path) -> dict[str, tuple[bytes, str]]:
     latest = packages["latest"].read_bytes()
     import zstandard
@@ -187,6 +194,11 @@ def _bad_files(packages: dict[str, Path], tmp: Path) -> dict[str, tuple[bytes, s
         conn.execute("CREATE TABLE t (x)")
     return {
         "truncated.apkg": (latest[: len(latest) // 2], "not an Anki package (not a readable zip"),
+        # found by the atheris target: zipfile raises NotImplementedError for this one
+        "zip-version.apkg": (
+            _needs_zip_version(latest, 231),
+            "not an Anki package (not a readable zip",
+        ),
         "bomb.apkg": (
             zip_bytes({"collection.anki2": b"\0" * (20 * 1024**2)}),
             "refused as a zip bomb",

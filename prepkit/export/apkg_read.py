@@ -70,7 +70,9 @@ def read_package(data: bytes, label: str) -> ForeignFile:
     """The notes of a package, each with its first card's deck and review history."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError):
+    # NotImplementedError: a central directory asking for a zip version Python cannot read
+    # (found by the atheris target); EOFError: a directory cut short.
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
         raise ImportFileError(
             f"{label}: not an Anki package (not a readable zip archive)"
         ) from None
