@@ -6,9 +6,9 @@ into a zip's central directory, a collection's tables or a deck's YAML nesting o
 
     python tests/atheris_fuzz.py TARGET [libFuzzer flags, e.g. -runs=20000 -seed=1]
 
-Targets: posting, deck, anki-text, package, collection, progress. Each takes the bytes as the file a learner
-would hand prepkit and checks the contract: the file is read, or refused with one line that
-names it. Any other exception escapes and libFuzzer reports it with the input that caused it.
+Targets: posting, deck, anki-text, package, collection, progress. Each takes the bytes as the
+file a learner would hand prepkit and checks the contract: the file is read, or refused with one
+line that names it. Any other exception escapes and libFuzzer reports it with its input.
 tests/test_atheris.py runs each target for a bounded number of inputs.
 """
 
