@@ -54,9 +54,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from workload import card_texts, percentile, ratings
+from workload import CardTexts, percentile, ratings
 
 if TYPE_CHECKING:
     from anki.collection import Collection
@@ -130,12 +131,14 @@ def _configure(col: Collection, cards: int) -> int:
     return int(deck_id)
 
 
-def _bulk_load(col: Collection, deck_id: int, texts: Sequence[tuple[str, str]]) -> float:
+def _bulk_load(col: Collection, deck_id: int, texts: CardTexts) -> float:
     """Add one Basic note per text pair; return the seconds taken.
 
     Timed: building the ``Note`` objects and ``col.add_notes`` in batches of ``BULK_BATCH``.
     Each ``add_notes`` call is one backend transaction that commits (WAL fsync) before it
-    returns, so the time includes saving to disk. Generating the text is not timed.
+    returns, so the time includes saving to disk. The texts are made a batch at a time as the
+    loop reads them, as on prepkit's side; the time spent making them (``texts.seconds``) is
+    subtracted, so generating the text is not timed.
     """
     from anki.collection import AddNoteRequest
     from anki.decks import DeckId
@@ -146,15 +149,16 @@ def _bulk_load(col: Collection, deck_id: int, texts: Sequence[tuple[str, str]]) 
     did = DeckId(deck_id)
     gc.collect()
     start = time.perf_counter()
-    for first in range(0, len(texts), BULK_BATCH):
+    pairs = iter(texts)
+    while batch := list(islice(pairs, BULK_BATCH)):
         requests = []
-        for front, back in texts[first : first + BULK_BATCH]:
+        for front, back in batch:
             note = col.new_note(notetype)
             note.fields[0] = front
             note.fields[1] = back
             requests.append(AddNoteRequest(note=note, deck_id=did))
         col.add_notes(requests)
-    return time.perf_counter() - start
+    return time.perf_counter() - start - texts.seconds
 
 
 def _make_due_reviews(col: Collection) -> int:
@@ -307,7 +311,7 @@ def run(cards: int, answers: int, seed: int = 0) -> dict[str, Any]:
     if fewer cards were due. Raises ``ImportError`` if ``anki`` is missing; ``main`` turns that
     into a one-line message.
     """
-    texts = card_texts(cards, seed)
+    texts = CardTexts(cards, seed)
     grades = ratings(answers, seed)
     with tempfile.TemporaryDirectory(prefix="anki-bench-") as tmp:
         path = os.path.join(tmp, "collection.anki2")
@@ -315,7 +319,6 @@ def run(cards: int, answers: int, seed: int = 0) -> dict[str, Any]:
         try:
             deck_id = _configure(col, cards)
             bulk_load_s = _bulk_load(col, deck_id, texts)
-            del texts
             expected_due = _make_due_reviews(col)
             away_deck_id = col.decks.id("Elsewhere")  # an empty deck to switch away to
             if away_deck_id is None:

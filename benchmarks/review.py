@@ -3,12 +3,14 @@
     python benchmarks/review.py --cards 100000 --answers 500 --vs-anki --json
 
 Each side runs in its own child process so that its peak memory is its own. The prepkit side
-generates the texts of N cards (~80-character fronts, ~300-character backs), builds the cards
-deck by deck and loads them with `sync_library` (timed: bulk_load_s), gives every tenth card a
-due review, then times five cold builds of the study queue and M answer steps (next card with
-its four previewed outcomes -> grade -> committed). The Anki side (benchmarks/anki_side.py) does
-the same work on Anki's Rust backend. Figures are medians and 99th percentiles over the steps;
-nothing here asserts a time.
+takes the texts of N cards (~80-character fronts, ~300-character backs) from
+`workload.CardTexts`, builds the cards deck by deck and loads them with `sync_library` (timed:
+bulk_load_s, less the time spent making the texts), gives every tenth card a due review, then
+times five cold builds of the study queue and M answer steps (next card with its four previewed
+outcomes -> grade -> committed). The Anki side (benchmarks/anki_side.py) does the same work on
+Anki's Rust backend. Both sides make the texts 1,000 at a time as they load them rather than
+holding all of them (see workload.py), so peak_rss_mb is the tool's memory, not the input's.
+Figures are medians and 99th percentiles over the steps; nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -21,24 +23,27 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from workload import card_texts, percentile, ratings
+from workload import CardTexts, percentile, ratings
 
 HERE = Path(__file__).resolve().parent
 KEYS = ("queue_build_ms", "answer_median_ms", "answer_p99_ms", "bulk_load_s", "peak_rss_mb")
 
 
-def make_decks(texts: list[tuple[str, str]]) -> Iterator[Any]:
+def make_decks(texts: Iterable[tuple[str, str]]) -> Iterator[Any]:
     """Decks of 1,000 cards built as they are consumed, as Anki's side builds notes in batches of
-    1,000 inside its timer; both sides hold the same pre-generated texts."""
+    1,000 inside its timer; `texts` may be a list or made as it is read (`CardTexts`)."""
     from prepkit.deck.model import Card, Deck, Kind
 
     per_deck = 1000
-    for start in range(0, len(texts), per_deck):
+    pairs = iter(texts)
+    start = 0
+    while batch := list(islice(pairs, per_deck)):
         deck_id = f"bench-{start // per_deck:04d}"
         deck_cards = tuple(
             Card(
@@ -50,9 +55,10 @@ def make_decks(texts: list[tuple[str, str]]) -> Iterator[Any]:
                 source="generated for the benchmark",
                 tags=("bench",),
             )
-            for i, (front, back) in enumerate(texts[start : start + per_deck], start)
+            for i, (front, back) in enumerate(batch, start)
         )
         yield Deck(deck_id, f"Benchmark deck {start // per_deck}", deck_cards)
+        start += len(batch)
 
 
 def run_prepkit(cards: int, answers: int, seed: int) -> dict[str, Any]:
@@ -68,12 +74,11 @@ def run_prepkit(cards: int, answers: int, seed: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="prepkit-bench-") as folder:
         db = str(Path(folder) / "bench.db")
         now = clock.now()
-        texts = card_texts(cards, seed)
+        texts = CardTexts(cards, seed)
         with open_workspace(db, now) as ws:
             started = time.perf_counter()
             sync_library(ws, make_decks(texts), now)
-            bulk_load_s = time.perf_counter() - started
-            del texts
+            bulk_load_s = time.perf_counter() - started - texts.seconds
             ws.save_settings(Settings(new_per_day=0, reviews_per_day=1_000_000))
             # Every tenth card becomes a review card that fell due yesterday.
             last = to_ms(now - timedelta(days=6))

@@ -326,13 +326,33 @@ def test_the_models_match_the_migrations(backend: Backend) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from prepkit.store.db import make_engine, run_migrations
     from prepkit.store.models import Base
 
-    engine = open_engine(url_for(backend.db("p.db")))
+    engine = make_engine(url_for(backend.db("p.db")))
+    run_migrations(engine, "head")  # a new database is built from the models, not migrated
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_a_new_database_is_at_the_current_schema_for_alembic(backend: Backend) -> None:
+    """A new database gets its schema from the models without running the migrations; Alembic
+    still reads it as HEAD, so the next prepkit's upgrade starts from the right schema."""
+    from alembic.migration import MigrationContext
+
+    from prepkit.store.db import run_migrations
+
+    engine = open_engine(url_for(backend.db("new.db")))
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == HEAD
+    run_migrations(engine, "head")  # nothing to do
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [
+            HEAD
+        ]
+    engine.dispose()
 
 
 def test_learners_opening_a_new_database_at_once_all_get_in(

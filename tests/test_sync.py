@@ -9,9 +9,10 @@ from pathlib import Path
 from sqlalchemy import text
 
 from prepkit.deck.load import load_paths
+from prepkit.deck.model import Card, Deck, Kind
 from prepkit.schedule.review import Rating
 from prepkit.study import StudySession
-from prepkit.workspace import stats, sync_library
+from prepkit.workspace import CHUNK, stats, sync_library
 
 from .conftest import DATA, NOW, SMALL_DECK
 
@@ -126,3 +127,42 @@ def test_sync_is_one_transaction(workspace, deck_dir: Path, monkeypatch) -> None
             text("SELECT COUNT(*) FROM card WHERE retired_at IS NOT NULL")
         ).scalar()
     assert "s-basic-2" not in keys and "s-basic" in keys and retired == 0
+
+
+def big_deck(deck_id: str, keys: list[str], changed: str = "") -> Deck:
+    cards = tuple(
+        Card(
+            id=key,
+            deck=deck_id,
+            kind=Kind.BASIC,
+            front=f"Question {key}{' (edited)' if key == changed else ''}?",
+            back=f"Answer {key}.",
+            source="test",
+        )
+        for key in keys
+    )
+    return Deck(deck_id, f"Deck {deck_id}", cards)
+
+
+def test_a_library_larger_than_a_chunk_resyncs_card_by_card(workspace) -> None:
+    """Sync matches cards against the stored ones a chunk at a time: across chunks a moved card
+    is still the same card (updated, history kept), a removed one retires and comes back."""
+    a = [f"a-{i:04d}" for i in range(CHUNK + 500)]
+    b = [f"b-{i:04d}" for i in range(10)]
+    first = sync_library(workspace, [big_deck("big-a", a), big_deck("big-b", b)], NOW)
+    assert (first.added, first.updated, first.retired) == (len(a) + len(b), 0, 0)
+    moved, removed, edited = a[-1], a[-2], a[5]
+    before = card_row(workspace, moved)
+    report = sync_library(
+        workspace, [big_deck("big-a", a[:-2], changed=edited), big_deck("big-b", [*b, moved])], NOW
+    )
+    assert (report.added, report.updated, report.unchanged) == (0, 2, len(a) - 3 + len(b))
+    assert (report.retired, report.restored) == (1, 0)
+    assert card_row(workspace, moved).id == before.id
+    assert card_row(workspace, removed).retired_at is not None
+    assert card_row(workspace, edited).front == f"Question {edited} (edited)?"
+    assert stats(workspace, NOW).cards == 5 + len(a) - 1 + len(b)
+    back = sync_library(workspace, [big_deck("big-a", a), big_deck("big-b", b)], NOW)
+    assert (back.added, back.updated, back.restored, back.retired) == (0, 2, 1, 0)
+    assert card_row(workspace, removed).retired_at is None
+    assert card_row(workspace, moved).id == before.id

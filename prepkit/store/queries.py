@@ -454,6 +454,20 @@ def update_cards(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         conn.exec_driver_sql(driver_sql(_UPDATE_CARD, _qmark(conn)), list(rows))
 
 
+def stored_cards(conn: Connection, keys: Sequence[str], newest: int) -> list[Any]:
+    """(key, id, deck_id, position, content_hash, retired_at) of the cards with these keys and
+    an id up to `newest`. Sync asks this for every chunk it loads, so the statement goes to the
+    driver: binding a few thousand keys through SQLAlchemy's expanding IN took longer than the
+    lookup itself."""
+    if not keys:
+        return []
+    statement = (
+        "SELECT key, id, deck_id, position, content_hash, retired_at FROM card "  # noqa: S608
+        f"WHERE id <= ? AND key IN ({', '.join('?' * len(keys))})"
+    )
+    return list(conn.exec_driver_sql(driver_sql(statement, _qmark(conn)), (newest, *keys)).all())
+
+
 def review_values(
     learner_id: int, card_id: int, outcome: Outcome, duration_ms: int | None
 ) -> tuple[Any, ...]:

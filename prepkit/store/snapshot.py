@@ -21,6 +21,7 @@ from prepkit.errors import DatabaseError
 FOLDER = "backups"
 STAMP = "%Y%m%d-%H%M%S"
 PARTIAL = ".partial"
+COPY_CACHE_KB = 256  # page cache of each connection of a copy
 _NAME = re.compile(r"^(?P<stem>.+)-(?P<stamp>\d{8}-\d{6})-(?P<reason>[a-z0-9-]+?)(-\d+)?\.sqlite$")
 
 
@@ -95,11 +96,23 @@ def copy_database(source: Path, target: Path) -> None:
     try:
         dst = sqlite3.connect(target)
         try:
+            _copy_cache(src)
+            _copy_cache(dst)
             src.backup(dst)
         finally:
             dst.close()
     finally:
         src.close()
+
+
+def _copy_cache(conn: sqlite3.Connection) -> None:
+    """A small page cache for one side of a copy, which passes each page through once: with
+    SQLite's default (2 MB a connection) the backup a study session takes at its first answer
+    raised the session's peak memory by 3.5 MB; with `COPY_CACHE_KB` it is as fast."""
+    try:
+        conn.execute(f"PRAGMA cache_size = -{COPY_CACHE_KB:d}")
+    except sqlite3.DatabaseError:
+        pass  # the pragma reads the schema; a damaged file is copied as before, default cache
 
 
 def snapshot(database: Path, when: datetime, reason: str) -> Path:
