@@ -87,6 +87,7 @@ def test_no_input_makes_a_reader_fail_other_than_in_one_line(
             "-seed=20261128",
             "-max_len=65536",
             "-rss_limit_mb=1024",
+            f"-artifact_prefix={tmp_path}/",  # a failing input lands here, not in the checkout
             str(corpus),
         ],
         capture_output=True,
