@@ -179,8 +179,8 @@ _FUZZ = _FuzzStream()
 def _fuzz_draw() -> float:
     """What fsrs.scheduler calls as `random()` (it imports the name; there is no parameter for
     it). The draw is made only when fsrs fuzzes an interval (2.5 days and more), so a learning
-    step costs no generator, and each thread has its own seed: a session may grade a card on its
-    writer thread while the next card's outcomes are previewed on the main one."""
+    step costs no generator, and each thread has its own seed: a session previews its next card
+    on a helper thread, which must never draw from a seed another thread has set."""
     seed = _FUZZ.seed
     if seed is None:
         return _random()

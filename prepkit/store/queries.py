@@ -216,21 +216,24 @@ class HotPath:
     @contextmanager
     def transaction(self) -> Iterator[Any]:
         """A write transaction holding the write lock from its first statement."""
-        cursor = self._begin()
+        with self._writing() as cursor:
+            yield cursor
+        self._commit()
+
+    @contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """The statements of a write transaction, which an error rolls back; the caller ends it
+        (`transaction` commits at once, `stage_answer` leaves it to `commit`)."""
+        cursor = self._db.cursor()
         try:
+            if self._sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
             yield cursor
         except BaseException:
             self.rollback()
             raise
         finally:
             cursor.close()
-        self._commit()
-
-    def _begin(self) -> Any:
-        cursor = self._db.cursor()
-        if self._sqlite:
-            cursor.execute("BEGIN IMMEDIATE")
-        return cursor
 
     def _commit(self) -> None:
         try:
@@ -244,6 +247,7 @@ class HotPath:
 
     def rollback(self) -> None:
         """End the open transaction, if any, with nothing of it saved."""
+        self._staged = False
         if self._sqlite:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
@@ -315,19 +319,13 @@ class HotPath:
         (undo stays exact, history replays) and no answer is lost. Returns the review id and the
         outcome written.
         """
-        cursor = self._begin()
-        try:
+        with self._writing() as cursor:
             if regrade is not None:
                 current = self._state_in(cursor, card_id, lock=True)
                 if current != outcome.before:
                     outcome = regrade(current)
             self._update_state(cursor, card_id, outcome.after)
             review_id = self._insert_review(cursor, card_id, outcome, duration_ms)
-        except BaseException:
-            self.rollback()
-            raise
-        finally:
-            cursor.close()
         self._staged = True
         return review_id, outcome
 
