@@ -231,16 +231,18 @@ def _sync(conn: Connection, decks: Iterable[Deck], stamp: int) -> SyncReport:
     counts = _SyncCounts()
     synced: set[str] = set()
     met: set[int] = set()  # stored cards that are still in a synced deck
-    pending: list[tuple[Any, ...]] = []
-    for deck in decks:
-        synced.add(deck.id)
-        _sync_deck(conn, deck, known_decks.get(deck.id), stamp)
-        for position, card in enumerate(deck.cards):
-            pending.append(card_values(card, position))
-            if len(pending) >= CHUNK:
-                _sync_cards(conn, pending, newest, stamp, met, counts)
-                pending = []
-    _sync_cards(conn, pending, newest, stamp, met, counts)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        # each deck's row is written before its first card is handed on, so cards never
+        # reference a deck that is not there yet
+        for deck in decks:
+            synced.add(deck.id)
+            _sync_deck(conn, deck, known_decks.get(deck.id), stamp)
+            for position, card in enumerate(deck.cards):
+                yield card_values(card, position)
+
+    for chunk in _chunks(rows()):
+        _sync_cards(conn, chunk, newest, stamp, met, counts)
     leaving = _leaving(conn, synced, newest, met)
     for chunk in _chunks(leaving):
         conn.execute(update(m.Card).where(m.Card.id.in_(chunk)).values(retired_at=stamp))
