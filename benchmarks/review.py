@@ -1,6 +1,6 @@
 """Benchmark: bulk load, due-queue build and the answer loop, optionally beside Anki's backend.
 
-    python benchmarks/review.py --cards 100000 --answers 500 --vs-anki --json
+    python benchmarks/review.py --cards 100000 --answers 500 --vs-anki --rounds 3 --json
 
 Each side runs in its own child process so that its peak memory is its own. The prepkit side
 takes the texts of N cards (~80-character fronts, ~300-character backs) from
@@ -8,9 +8,14 @@ takes the texts of N cards (~80-character fronts, ~300-character backs) from
 bulk_load_s, less the time spent making the texts), gives every tenth card a due review, then
 times five cold builds of the study queue and M answer steps (next card with its four previewed
 outcomes -> grade -> committed). The Anki side (benchmarks/anki_side.py) does the same work on
-Anki's Rust backend. Both sides make the texts 1,000 at a time as they load them rather than
-holding all of them (see workload.py), so peak_rss_mb is the tool's memory, not the input's.
-Figures are medians and 99th percentiles over the steps; nothing here asserts a time.
+Anki's Rust backend, and the floor side (benchmarks/floor_side.py) times the least any answer
+that is durable on its own costs on this disk: a bare fsrs + sqlite3 loop with one fsync'd
+commit per answer. With --rounds N the three run in turn N times, so a slow minute of the
+machine's disk falls on every side rather than one, and each figure and ratio is a median.
+
+Both sides make the texts 1,000 at a time as they load them rather than holding all of them
+(see workload.py), so peak_rss_mb is the tool's memory, not the input's. Figures are medians and
+99th percentiles over the steps; nothing here asserts a time.
 """
 
 from __future__ import annotations
@@ -121,8 +126,8 @@ def run_prepkit(cards: int, answers: int, seed: int) -> dict[str, Any]:
 
 def child(side: str, cards: int, answers: int, seed: int) -> dict[str, Any]:
     """Run one side in a fresh interpreter and read its JSON."""
-    if side == "anki":
-        command = [sys.executable, str(HERE / "anki_side.py")]
+    if side in ("anki", "floor"):
+        command = [sys.executable, str(HERE / f"{side}_side.py")]
     else:
         command = [sys.executable, str(Path(__file__).resolve()), "--side", "prepkit"]
     command += ["--cards", str(cards), "--answers", str(answers), "--seed", str(seed), "--json"]
@@ -133,26 +138,73 @@ def child(side: str, cards: int, answers: int, seed: int) -> dict[str, Any]:
     return dict(json.loads(done.stdout))
 
 
+ANSWER_KEYS = ("answer_median_ms", "answer_p99_ms")
+
+
+def ratios(side: dict[str, Any], peer: dict[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    return {key: round(side[key] / peer[key], 3) if peer.get(key) else None for key in keys}
+
+
+def one_round(cards: int, answers: int, seed: int, vs_anki: bool) -> dict[str, Any]:
+    """prepkit, then (with --vs-anki) Anki and the durable-commit floor (floor_side.py), each in
+    a fresh process one after the other, with the ratios of this round."""
+    result = child("prepkit", cards, answers, seed)
+    if vs_anki:
+        anki = child("anki", cards, answers, seed)
+        floor = child("floor", cards, answers, seed)
+        result |= {
+            "anki": anki,
+            "ratio": ratios(result, anki, KEYS),
+            "floor": floor,
+            "ratio_to_floor": ratios(result, floor, ANSWER_KEYS),
+            "anki_ratio_to_floor": ratios(anki, floor, ANSWER_KEYS),
+        }
+    return result
+
+
+def median_of(rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each figure's median over the rounds (nested the same way)."""
+    first = rounds[0]
+    merged: dict[str, Any] = {}
+    for key, value in first.items():
+        if isinstance(value, dict):
+            merged[key] = median_of([r[key] for r in rounds])
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            middle = round(statistics.median(r[key] for r in rounds), 4)
+            whole = isinstance(value, int) and middle == int(middle)
+            merged[key] = int(middle) if whole else middle
+        else:
+            merged[key] = value
+    return merged
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cards", type=int, default=10_000)
     parser.add_argument("--answers", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--vs-anki", action="store_true", help="also run Anki's backend")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the sides in turn this many times; figures and ratios are medians over rounds",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (the default output)")
     parser.add_argument("--side", choices=["prepkit"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.side == "prepkit":
         print(json.dumps(run_prepkit(args.cards, args.answers, args.seed)))
         return 0
-    result = child("prepkit", args.cards, args.answers, args.seed)
-    result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    if args.vs_anki:
-        anki = child("anki", args.cards, args.answers, args.seed)
-        result["anki"] = anki
-        result["ratio"] = {
-            key: round(result[key] / anki[key], 3) if anki.get(key) else None for key in KEYS
-        }
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    rounds = [
+        one_round(args.cards, args.answers, args.seed, args.vs_anki)
+        for _ in range(max(1, args.rounds))
+    ]
+    result = median_of(rounds) | {"measured_at": measured_at, "rounds": len(rounds)}
+    if args.vs_anki and len(rounds) > 1:
+        result["ratio_each_round"] = [r["ratio"] for r in rounds]
+        result["ratio_to_floor_each_round"] = [r["ratio_to_floor"] for r in rounds]
     print(json.dumps(result, indent=2))
     return 0
 
