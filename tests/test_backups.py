@@ -194,8 +194,12 @@ def test_doctor_reports_what_it_cannot_repair(cli, tmp_path: Path, deck_dir: Pat
     # damaged file: named, not touched, and the newest backup offered
     assert cli("backup").code == 0
     newest = backups_of(db)[-1].path
+    with sqlite3.connect(db) as conn:  # the card table's root: read by every check, not at open
+        (size,) = conn.execute("PRAGMA page_size").fetchone()
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'card'").fetchone()
+    conn.close()
     data = bytearray(db.read_bytes())
-    data[4096 * 2 : 4096 * 4] = b"\xff" * 8192
+    data[(root - 1) * size : root * size] = b"\xff" * size
     db.write_bytes(bytes(data))
     for wal in (tmp_path / "cli.db-wal", tmp_path / "cli.db-shm"):
         wal.unlink(missing_ok=True)
