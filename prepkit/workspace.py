@@ -242,7 +242,9 @@ def _sync(conn: Connection, decks: Iterable[Deck], stamp: int) -> SyncReport:
                 yield card_values(card, position)
 
     for chunk in _chunks(rows()):
-        _sync_cards(conn, chunk, newest, stamp, met, counts)
+        written = _sync_cards(conn, chunk, newest, stamp)
+        counts += written.counts
+        met.update(written.met)
     leaving = _leaving(conn, synced, newest, met)
     for chunk in _chunks(leaving):
         conn.execute(update(m.Card).where(m.Card.id.in_(chunk)).values(retired_at=stamp))
@@ -257,22 +259,34 @@ def _sync(conn: Connection, decks: Iterable[Deck], stamp: int) -> SyncReport:
     )
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _SyncCounts:
     added: int = 0
     changed: int = 0
     unchanged: int = 0
     restored: int = 0
 
+    def __add__(self, other: _SyncCounts) -> _SyncCounts:
+        return _SyncCounts(
+            self.added + other.added,
+            self.changed + other.changed,
+            self.unchanged + other.unchanged,
+            self.restored + other.restored,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """What writing one chunk did: its counts, and the stored cards it met again (the ones
+    retiring must leave alone)."""
+
+    counts: _SyncCounts
+    met: list[int]
+
 
 def _sync_cards(
-    conn: Connection,
-    rows: list[tuple[Any, ...]],
-    newest: int | None,
-    stamp: int,
-    met: set[int],
-    counts: _SyncCounts,
-) -> None:
+    conn: Connection, rows: list[tuple[Any, ...]], newest: int | None, stamp: int
+) -> _Written:
     """Write one chunk of `card_values` rows: new ones inserted, changed or returning ones
     updated in place, each compared with the card as stored before the sync."""
     stored: dict[str, Any] = {}
@@ -281,23 +295,24 @@ def _sync_cards(
         stored = {row.key: row for row in found}
     new_rows: list[tuple[Any, ...]] = []
     changed_rows: list[tuple[Any, ...]] = []
+    met: list[int] = []
+    changed = restored = 0
     for values in rows:
         old = stored.get(values[0])
         if old is None:
             new_rows.append((*values, stamp, stamp))
-            counts.added += 1
             continue
-        met.add(old.id)
+        met.append(old.id)
         if old.retired_at is not None:
             changed_rows.append((*values, stamp, old.id))
-            counts.restored += 1
+            restored += 1
         elif values[9] != old.content_hash or (old.deck_id, old.position) != values[1:3]:
             changed_rows.append((*values, stamp, old.id))
-            counts.changed += 1
-        else:
-            counts.unchanged += 1
+            changed += 1
     queries.insert_cards(conn, new_rows)
     queries.update_cards(conn, changed_rows)
+    unchanged = len(met) - changed - restored
+    return _Written(_SyncCounts(len(new_rows), changed, unchanged, restored), met)
 
 
 def _leaving(conn: Connection, synced: set[str], newest: int | None, met: set[int]) -> list[int]:
