@@ -263,10 +263,16 @@ def _run_plain(ws: Any) -> None:
             f"today: {counts.review} reviews, {counts.learning} learning, {counts.new} new. "
             "? for keys."
         )
+        plain = PlainSession(session, _now, sys.stdin, sys.stdout)
         try:
-            PlainSession(session, _now, sys.stdin, sys.stdout).run()
+            plain.run()
         except KeyboardInterrupt:
             _err(f"\ninterrupted; {session.answered} answered, all saved.")
+    if plain.refused:  # said as they happened; a script learns it from the exit code too
+        steps = "1 step was" if plain.refused == 1 else f"{plain.refused} steps were"
+        raise PrepkitError(
+            f"{steps} not saved: the database said {plain.last_refusal!r} (see prepkit doctor)"
+        )
 
 
 @app.command()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TextIO
 
 from prepkit.deck.check import Verdict, check, cloze_hidden, cloze_revealed
@@ -19,6 +20,7 @@ from prepkit.deck.model import Kind
 from prepkit.errors import PrepkitError
 from prepkit.schedule.review import Rating, format_interval
 from prepkit.study import Shown, StudySession
+from prepkit.workspace import database_reason
 
 HELP = (
     "keys: 1 again, 2 hard, 3 good, 4 easy | enter: show answer (then enter = good) | "
@@ -45,6 +47,8 @@ class PlainSession:
         self.clock = clock
         self.stdin = stdin
         self.out = stdout
+        self.refused = 0  # steps the database refused (each said at the time, none saved)
+        self.last_refusal = ""
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
@@ -94,26 +98,25 @@ class PlainSession:
                 self.say(HELP)
                 continue
             if command == "u":
-                self._undo()
+                self._saving(self._undo)
                 return
             if command == "s":
-                self.session.suspend(self.clock())
-                self.say("suspended.")
+                if self._saving(partial(self.session.suspend, self.clock())):
+                    self.say("suspended.")
                 return
             if command == "b":
-                self.session.bury(self.clock())
-                self.say("buried until tomorrow.")
+                if self._saving(partial(self.session.bury, self.clock())):
+                    self.say("buried until tomorrow.")
                 return
             if command.startswith("f") and command[1:].strip().isdigit():
-                flag = self.session.flag(int(command[1:].strip()))
-                self.say(f"flag {flag}." if flag else "flag cleared.")
+                self._saving(partial(self._flag, int(command[1:].strip())))
                 continue
             if command in ("1", "2", "3", "4"):
-                self._grade(shown, Rating(int(command)), started)
+                self._saving(partial(self._grade, shown, Rating(int(command)), started))
                 return
             if command == "" and revealed:
                 proposed = Rating(verdict.proposed) if verdict else Rating.GOOD
-                self._grade(shown, proposed, started)
+                self._saving(partial(self._grade, shown, proposed, started))
                 return
             if command == "":
                 self._print_back(shown, verdict)
@@ -131,6 +134,26 @@ class PlainSession:
                 revealed = True
                 continue
             self.say("? " + HELP)
+
+    def _saving(self, step: Callable[[], object]) -> bool:
+        """Run a step that writes. If the database refuses it (a full disk, a lock held past the
+        busy timeout, a server gone away), the step was rolled back whole: say so and go on, the
+        card shown again, so the learner can give it again. False when it was refused."""
+        try:
+            step()
+        except Exception as exc:
+            reason = database_reason(exc)
+            if reason is None:
+                raise
+            self.say(f"not saved: the database said {reason!r}; nothing changed, try again.")
+            self.refused += 1
+            self.last_refusal = reason
+            return False
+        return True
+
+    def _flag(self, flag: int) -> None:
+        value = self.session.flag(flag)
+        self.say(f"flag {value}." if value else "flag cleared.")
 
     def _undo(self) -> None:
         if not self.session.can_undo():

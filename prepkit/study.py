@@ -22,7 +22,7 @@ from prepkit.config import Settings
 from prepkit.deck.model import Card, Kind
 from prepkit.schedule.days import day_start, from_ms, next_day_start, to_ms
 from prepkit.schedule.review import CardState, Outcome, Rating, Reviewer, State, fuzz_seed
-from prepkit.store.queries import CardRow, HotPath, Queued, queued
+from prepkit.store.queries import AnsweredSince, BuriedSince, CardRow, HotPath, Queued, queued
 from prepkit.workspace import Workspace
 
 MAX_ANSWER_MS = 60_000  # as Anki's "maximum answer seconds": a walk-away is not a slow answer
@@ -432,15 +432,23 @@ class StudySession:
         """
         if not self._undo:
             return None
-        last = self._undo.pop()
+        last = self._undo[-1]
+        try:
+            if last.action == "answer":
+                self._db.undo_answer(last.review_id)
+            elif last.action == "bury":
+                assert last.until_ms is not None
+                self._db.unbury(last.card_id, last.until_ms)
+            else:
+                self._db.set_suspended(last.card_id, False)
+        except (AnsweredSince, BuriedSince):
+            self._undo.pop()  # refused for good: another session acted on the card since
+            raise
+        # A database that refused the write (rolled back) leaves the action on the stack, to be
+        # undone again; only a write that went through takes it off.
+        self._undo.pop()
         if last.action == "answer":
-            self._db.undo_answer(last.review_id)
             self.answered -= 1
-        elif last.action == "bury":
-            assert last.until_ms is not None
-            self._db.unbury(last.card_id, last.until_ms)
-        else:
-            self._db.set_suspended(last.card_id, False)
         self._put_back_shown()
         self._queue.remove(last.card_id)
         return self._show(last.card_id, now)
@@ -465,16 +473,18 @@ class StudySession:
 
     def bury(self, now: datetime) -> None:
         """Hide the shown card until the next study day."""
-        shown = self._take_shown()
+        shown = self._require_shown()
         _, cutoff = self._day_bounds(now)
         until_ms = to_ms(cutoff)
-        self._db.set_buried(shown.card_id, until_ms)
+        self._db.set_buried(shown.card_id, until_ms)  # a refused write leaves the card shown
+        self._take_shown()
         self._undo.append(_Undo("bury", shown.card_id, until_ms=until_ms))
 
     def suspend(self, now: datetime) -> None:
         """Take the shown card out of study until it is unsuspended by hand."""
-        shown = self._take_shown()
-        self._db.set_suspended(shown.card_id, True)
+        shown = self._require_shown()
+        self._db.set_suspended(shown.card_id, True)  # a refused write leaves the card shown
+        self._take_shown()
         self._undo.append(_Undo("suspend", shown.card_id))
 
     def flag(self, flag: int) -> int:

@@ -127,6 +127,18 @@ def database_failure(exc: BaseException) -> str | None:
 
     Every write is one transaction, so what failed was rolled back: the line says so, and
     where to look next."""
+    reason = database_reason(exc)
+    if reason is None:
+        return None
+    return f"database error: {reason}; the step that failed was not saved (see prepkit doctor)"
+
+
+def database_reason(exc: BaseException) -> str | None:
+    """What the database said when it refused a step (its driver's first line: "database is
+    locked", "database or disk is full"), or None when `exc` is not the database's failure.
+
+    A study session keeps going after one: the step was rolled back whole, and the learner can
+    give it again once the lock is free, the disk has room or the server is back."""
     from sqlalchemy.exc import DBAPIError
 
     if isinstance(exc, DBAPIError):
@@ -139,8 +151,7 @@ def database_failure(exc: BaseException) -> str | None:
             return None
         cause = exc
     text_ = str(cause).strip()
-    first = text_.splitlines()[0] if text_ else type(cause).__name__
-    return f"database error: {first}; the step that failed was not saved (see prepkit doctor)"
+    return text_.splitlines()[0] if text_ else type(cause).__name__
 
 
 # -- sync ----------------------------------------------------------------------------------------

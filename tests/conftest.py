@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import io
 import os
+import sqlite3
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,6 +179,43 @@ def workspace(backend: Backend, deck_dir: Path) -> Iterator[Workspace]:
     sync_library(ws, load_paths([deck_dir]), NOW)
     yield ws
     ws.close()
+
+
+def refuse_quickly(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """prepkit connections to `db` (a path or URL) opened from now on give up on a lock after
+    0.1 s: SQLite's busy timeout cut from 10 s, or PostgreSQL's `lock_timeout` set through
+    libpq's PGOPTIONS."""
+    from prepkit.store import db as store
+
+    if "://" in db:
+        monkeypatch.setenv("PGOPTIONS", "-c lock_timeout=100")
+    else:
+        monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 100)
+
+
+@contextmanager
+def writes_held(db: str) -> Iterator[str]:
+    """Another program holding what prepkit needs to write `db`, until the block ends: on SQLite
+    the write lock (a long import in another terminal), on PostgreSQL an EXCLUSIVE lock on the
+    learner tables (reads go on). Gives the start of the database's refusal."""
+    if "://" not in db:
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield "database is locked"
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    import psycopg
+
+    libpq = make_url(db).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq) as other:
+        other.execute("LOCK TABLE card_state, review IN EXCLUSIVE MODE")
+        try:
+            yield "canceling statement due to lock timeout"
+        finally:
+            other.rollback()
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from .conftest import Backend, subprocess_env
+from .conftest import Backend, refuse_quickly, subprocess_env, writes_held
 
 pytestmark = pytest.mark.backends
 
@@ -122,3 +122,41 @@ def test_each_answer_is_committed_before_the_next_card_prints(
         assert proc.wait(timeout=20) == 0
     finally:
         proc.kill()
+
+
+def test_steps_the_database_refuses_are_said_and_the_session_goes_on(
+    cli, cli_db: str, deck_dir: Path, monkeypatch
+) -> None:
+    """While another program holds a lock prepkit needs to write, a grade, a bury, a suspend and
+    a flag are each refused in one line that says nothing was saved; the card is shown again and
+    the session goes on. It ends with one line counting them and exit code 1, for a script.
+    Nothing of it reaches the database; the next session saves as usual."""
+    assert cli("sync", str(deck_dir)).code == 0
+    refuse_quickly(cli_db, monkeypatch)
+    with writes_held(cli_db) as refusal:
+        result = cli("study", "--plain", stdin="3\nb\ns\nf 2\n")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert (
+        result.err.strip()
+        .splitlines()[-1]
+        .startswith(f"prepkit: 4 steps were not saved: the database said '{refusal}")
+    )
+    refused = [line for line in result.out.splitlines() if "not saved:" in line]
+    assert len(refused) == 4, result.out
+    assert all(refusal in line and "nothing changed, try again" in line for line in refused)
+    assert result.out.count("What is a warp?") == 4  # shown again after each refused step
+    assert "stopped; 0 answered, all saved." in result.out
+    assert reviews(cli_db) == 0
+    engine = create_engine(cli_db if "://" in cli_db else f"sqlite:///{cli_db}")
+    with engine.connect() as conn:
+        touched = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM card_state WHERE suspended = :yes "
+                "OR buried_until IS NOT NULL OR flag != 0"
+            ),
+            {"yes": True},
+        ).scalar()
+    engine.dispose()
+    assert touched == 0
+    assert cli("study", "--plain", stdin="3\nq\n").code == 0
+    assert reviews(cli_db) == 1

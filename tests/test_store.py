@@ -440,8 +440,9 @@ def test_a_failing_database_is_one_line_and_loses_only_the_step(
     cli, tmp_path: Path, deck_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A full disk mid-session (the driver's own error, from the study hot path) and a server
-    error inside a sync (SQLAlchemy's wrapper): one line each, exit 1, no traceback, and the
-    answers saved before it are still there."""
+    error inside a sync (SQLAlchemy's wrapper): no traceback, exit 1, and the answers saved
+    before it are still there. The session says each refused answer as it happens and goes on
+    (the card shown again); it ends with one line that counts them."""
     from sqlalchemy.exc import OperationalError
 
     from prepkit.store.queries import HotPath
@@ -459,8 +460,10 @@ def test_a_failing_database_is_one_line_and_loses_only_the_step(
     monkeypatch.setattr(HotPath, "stage_answer", full)
     result = cli("study", "--plain", stdin="3\n3\n3\nq\n")
     assert result.code == 1 and "Traceback" not in result.err
+    said = "not saved: the database said 'database or disk is full'; nothing changed, try again."
+    assert result.out.count(said) == 2
     assert result.err.strip().splitlines()[-1] == (
-        "prepkit: database error: database or disk is full; the step that failed was not saved "
+        "prepkit: 2 steps were not saved: the database said 'database or disk is full' "
         "(see prepkit doctor)"
     )
     with sqlite3.connect(tmp_path / "cli.db") as conn:

@@ -13,8 +13,9 @@ from prepkit.errors import PrepkitError
 from prepkit.schedule.review import Rating, State
 from prepkit.store.queries import HotPath
 from prepkit.study import StudySession
+from prepkit.workspace import database_reason
 
-from .conftest import NOW
+from .conftest import NOW, refuse_quickly, writes_held
 
 pytestmark = pytest.mark.backends
 
@@ -404,3 +405,47 @@ def test_answers_racing_on_one_card_are_all_kept_in_order(workspace) -> None:
     assert errors == [] and len(set(card)) == 1
     history = _history_of(workspace, card[0])
     assert len(history) == sessions and _chained(history)
+
+
+def test_steps_the_database_refuses_change_nothing_and_can_be_given_again(
+    workspace, backend, monkeypatch
+) -> None:
+    """Another program holds a lock prepkit needs past its timeout (a full disk or a lost
+    server fail the same way): an answer, bury, suspend, flag or undo is refused with the
+    database's error, nothing of it is saved, the shown card stays shown and the undo stack
+    keeps what it had. Once the lock is free each step goes through."""
+    db = backend.db("prepkit.db")
+    refuse_quickly(db, monkeypatch)
+    workspace.engine.dispose()  # the session's connection is opened with the short timeout
+    with StudySession(workspace, NOW) as session:
+        first = session.next(NOW)
+        session.answer(Rating.GOOD, NOW)
+        second = session.next(NOW)
+        before = dump(workspace)
+        held = writes_held(db)
+        refusal = held.__enter__()
+        steps = {
+            "answer": lambda: session.answer(Rating.EASY, NOW),
+            "bury": lambda: session.bury(NOW),
+            "suspend": lambda: session.suspend(NOW),
+            "flag": lambda: session.flag(3),
+            "undo": lambda: session.undo(NOW),
+        }
+        try:
+            for name, step in steps.items():
+                with pytest.raises(Exception, match=refusal) as refused:
+                    step()
+                assert database_reason(refused.value) is not None, name
+                assert session.next(NOW) is second, name
+                assert session.can_undo() and session.answered == 1, name
+        finally:
+            held.__exit__(None, None, None)
+        assert dump(workspace) == before
+        assert session.undo(NOW).card_id == first.card_id  # the refused undo is still there
+        assert not session.can_undo()
+        assert session.next(NOW).card_id == first.card_id
+        session.bury(NOW)
+        assert session.next(NOW).card_id == second.card_id
+    rows = dump(workspace)
+    assert rows["review"] == []
+    assert sum(1 for row in rows["card_state"] if row[-2] is not None) == 1  # one card buried

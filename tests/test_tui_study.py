@@ -12,7 +12,7 @@ from prepkit.study import StudySession
 from prepkit.tui.app import PrepkitApp
 from prepkit.workspace import Workspace
 
-from .conftest import NOW
+from .conftest import NOW, refuse_quickly, writes_held
 from .tui_helpers import card_state, reviews, rows, shown_text
 
 
@@ -261,3 +261,27 @@ async def test_card_info_shows_history_and_memory(workspace: Workspace) -> None:
         assert "2026-11-26 12:00" in history and "Good" in history and "4s" in history
         await pilot.press("escape")
         assert pilot.app.screen.id == "study"
+
+
+async def test_a_grade_the_database_refuses_is_not_saved_and_can_be_given_again(
+    workspace: Workspace, backend, monkeypatch
+) -> None:
+    """The database cannot take the answer (here: its write lock held elsewhere past the busy
+    timeout; a full disk or a lost server look the same). The reviewer says the answer was not
+    saved, keeps the card in front of the learner, and takes the grade again once it can."""
+    db = backend.db("prepkit.db")
+    refuse_quickly(db, monkeypatch)
+    workspace.engine.dispose()
+    async with make_app(workspace).run_test() as pilot:
+        assert "What is a warp?" in front(pilot.app)
+        with writes_held(db) as refusal:
+            await pilot.press("space", "3")
+            await pilot.pause()
+            said = [n.message for n in pilot.app._notifications]
+            assert any("Not saved" in m and refusal in m for m in said), said
+            assert "What is a warp?" in front(pilot.app)  # the same card, still answered
+            assert pilot.app.screen.query_one("#back").display
+        assert reviews(workspace) == []
+        await pilot.press("3")
+        assert "Bytes per parameter" in front(pilot.app)
+    assert reviews(workspace) == [("s-basic", 3)]

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from prepkit.cards import STATE_FILTERS, BrowseFilter, BrowseResult, browse, set_flag, set_suspended
 from prepkit.deck.model import Kind
+from prepkit.tui.saving import saving
 
 if TYPE_CHECKING:
     from prepkit.tui.app import PrepkitApp
@@ -202,6 +203,7 @@ class BrowserScreen(Screen[None]):
         self.marked = set() if ids <= self.marked else self.marked | ids
         self.refresh_rows()
 
+    @saving
     def action_toggle_suspend(self) -> None:
         ids = self.targets()
         if not ids:
@@ -214,6 +216,7 @@ class BrowserScreen(Screen[None]):
         self.notify(f"{changed} card{'s' if changed != 1 else ''} {verb}.", timeout=2)
         self.refresh_rows()
 
+    @saving
     def action_flag(self) -> None:
         ids = self.targets()
         if not ids:

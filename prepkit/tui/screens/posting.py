@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Label, Static, TextArea
 from prepkit.errors import PrepkitError
 from prepkit.posting.generate import Generation
 from prepkit.postings import generate_for, read_posting_file
+from prepkit.tui.saving import saving
 from prepkit.workspace import add_posting
 
 if TYPE_CHECKING:
@@ -130,16 +131,19 @@ class PostingScreen(Screen[None]):
         from prepkit.tui.screens.modals import ConfirmScreen
 
         def confirmed(yes: bool | None) -> None:
-            if not yes or generation is None:
-                return
-            report = add_posting(
-                self.app.workspace, generation, self.text, self.source, self.app.clock()
-            )
-            self.app.reset_session()
-            state = "added" if report.new else "already known: weights refreshed"
-            self._say(Text(f"Posting {state}. {report.sync.line()}", style="bold green"))
-            self.notify(f"Posting {state}.", timeout=3)
+            if yes and generation is not None:
+                self._add(generation)
 
         self.app.push_screen(
             ConfirmScreen(f"Add the decks of “{generation.title or 'this posting'}”?"), confirmed
         )
+
+    @saving
+    def _add(self, generation: Generation) -> None:
+        report = add_posting(
+            self.app.workspace, generation, self.text, self.source, self.app.clock()
+        )
+        self.app.reset_session()
+        state = "added" if report.new else "already known: weights refreshed"
+        self._say(Text(f"Posting {state}. {report.sync.line()}", style="bold green"))
+        self.notify(f"Posting {state}.", timeout=3)

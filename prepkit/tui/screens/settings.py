@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from prepkit.config import EDITABLE, Settings, edited
+from prepkit.tui.saving import saving
 
 if TYPE_CHECKING:
     from prepkit.tui.app import PrepkitApp
@@ -82,6 +83,7 @@ class SettingsScreen(Screen[None]):
             values["theme"] = theme
         return values
 
+    @saving
     def action_save(self) -> None:
         current = self.app.workspace.settings()
         settings, errors = edited(current, self.form())

@@ -27,6 +27,7 @@ from prepkit.errors import PrepkitError
 from prepkit.schedule.review import Rating, format_interval
 from prepkit.study import Shown
 from prepkit.tui import card_text
+from prepkit.tui.saving import saving
 
 if TYPE_CHECKING:
     from prepkit.tui.app import PrepkitApp
@@ -328,6 +329,7 @@ class StudyScreen(Screen[None]):
             return
         self.grade(number)
 
+    @saving
     def grade(self, number: int) -> None:
         if self.shown is None:
             return
@@ -346,6 +348,7 @@ class StudyScreen(Screen[None]):
         self.verdict = check(shown.card, event.value) if event.value.strip() else None
         self.reveal()
 
+    @saving
     def action_undo(self) -> None:
         session = self.app.session
         if not session.can_undo():
@@ -359,6 +362,7 @@ class StudyScreen(Screen[None]):
         self.last = "undone"
         self.show(shown)
 
+    @saving
     def action_bury(self) -> None:
         if self.shown is None:
             return
@@ -366,6 +370,7 @@ class StudyScreen(Screen[None]):
         self.notify("Buried until tomorrow (u undoes).", timeout=2)
         self.next_card()
 
+    @saving
     def action_suspend(self) -> None:
         if self.shown is None:
             return
@@ -373,6 +378,7 @@ class StudyScreen(Screen[None]):
         self.notify("Suspended (u undoes; unsuspend in the browser).", timeout=2)
         self.next_card()
 
+    @saving
     def action_flag(self, flag: int) -> None:
         if self.shown is None:
             return
@@ -385,30 +391,34 @@ class StudyScreen(Screen[None]):
         shown = self.shown
         if shown is None:
             return
-        from prepkit.tui.screens.modals import REVERT, EditScreen
+        from prepkit.tui.screens.modals import EditScreen
 
-        def done(result: tuple[str, str] | str | None) -> None:
-            if result is None:
-                return
-            session, now = self.app.session, self.app.clock()
-            try:
-                if result == REVERT:
-                    fresh = session.revert_shown(now)
-                else:
-                    assert isinstance(result, tuple)
-                    fresh = session.edit_shown(result[0], result[1], now)
-            except PrepkitError as exc:
-                self.notify(str(exc), severity="error", timeout=4)
-                return
-            revealed, verdict, typed = self.revealed, self.verdict, self.typed
-            self.show(fresh)
-            if revealed:
-                self.verdict, self.typed = verdict, typed
-                self.reveal()
-            said = "Back to the library text." if result == REVERT else "Your edit is saved."
-            self.notify(said, timeout=2)
+        self.app.push_screen(EditScreen(shown.card, shown.edited), self._edited)
 
-        self.app.push_screen(EditScreen(shown.card, shown.edited), done)
+    @saving
+    def _edited(self, result: tuple[str, str] | str | None) -> None:
+        """Save what the edit screen returned: new text, REVERT, or None when cancelled."""
+        from prepkit.tui.screens.modals import REVERT
+
+        if result is None:
+            return
+        session, now = self.app.session, self.app.clock()
+        try:
+            if result == REVERT:
+                fresh = session.revert_shown(now)
+            else:
+                assert isinstance(result, tuple)
+                fresh = session.edit_shown(result[0], result[1], now)
+        except PrepkitError as exc:
+            self.notify(str(exc), severity="error", timeout=4)
+            return
+        revealed, verdict, typed = self.revealed, self.verdict, self.typed
+        self.show(fresh)
+        if revealed:
+            self.verdict, self.typed = verdict, typed
+            self.reveal()
+        said = "Back to the library text." if result == REVERT else "Your edit is saved."
+        self.notify(said, timeout=2)
 
     def action_info(self) -> None:
         if self.shown is None:
