@@ -7,7 +7,7 @@ from textual.widgets import DataTable, Input, Select
 from prepkit.tui.app import PrepkitApp
 from prepkit.workspace import Workspace
 
-from .conftest import NOW
+from .conftest import NOW, refuse_quickly, writes_held
 from .tui_helpers import card_state, shown_text
 
 
@@ -79,3 +79,24 @@ async def test_info_from_the_browser(workspace: Workspace) -> None:
         await pilot.press("escape", "f")
         flagged = [k for k in keys_shown(pilot.app) if card_state(workspace, k)["flag"] == 1]
         assert len(flagged) == 1
+
+
+async def test_a_suspend_the_database_refuses_is_said_and_changes_nothing(
+    workspace: Workspace, backend, monkeypatch
+) -> None:
+    """Suspending from the browser while another program holds a lock the write needs: a
+    notification says nothing was saved, the app stays up, and the suspend works after."""
+    db = backend.db("prepkit.db")
+    refuse_quickly(db, monkeypatch)
+    workspace.engine.dispose()
+    app = PrepkitApp(workspace, lambda: NOW, start="browse")
+    async with app.run_test(size=(100, 30)) as pilot:
+        first = keys_shown(pilot.app)[0]
+        with writes_held(db) as refusal:
+            await pilot.press("exclamation_mark")
+            await pilot.pause()
+            said = [n.message for n in pilot.app._notifications]
+            assert any("Not saved" in m and refusal in m for m in said), said
+        assert not card_state(workspace, first)["suspended"]
+        await pilot.press("exclamation_mark")
+        assert card_state(workspace, first)["suspended"]
