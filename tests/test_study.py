@@ -449,3 +449,38 @@ def test_steps_the_database_refuses_change_nothing_and_can_be_given_again(
     rows = dump(workspace)
     assert rows["review"] == []
     assert sum(1 for row in rows["card_state"] if row[-2] is not None) == 1  # one card buried
+
+
+def test_a_session_whose_server_connection_is_dropped_goes_on(pg_url: str, deck_dir) -> None:
+    """The PostgreSQL server drops the session's connections (a restart, an administrator
+    terminating them) while the learner thinks. The next answer is refused as not saved, and
+    the one after it goes through on a new connection; so do undo and a new session."""
+    from prepkit.deck.load import load_paths
+    from prepkit.workspace import open_workspace, sync_library
+
+    from .conftest import _admin
+
+    ws = open_workspace(pg_url, NOW)
+    try:
+        sync_library(ws, load_paths([deck_dir]), NOW)
+        with StudySession(ws, NOW) as session:
+            first = session.next(NOW)
+            with _admin(pg_url) as admin:
+                dropped = admin.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).fetchone()
+            assert dropped is not None and dropped[0] >= 1
+            with pytest.raises(Exception) as refused:
+                session.answer(Rating.GOOD, NOW)
+            assert database_reason(refused.value) is not None
+            assert session.next(NOW) is first and session.answered == 0
+            session.answer(Rating.GOOD, NOW)
+            session.undo(NOW)
+            session.answer(Rating.HARD, NOW)
+        with StudySession(ws, NOW) as fresh:
+            assert fresh.next(NOW).card_id != first.card_id
+        rows = dump(ws)
+        assert [(r[2], r[4]) for r in rows["review"]] == [(first.card_id, int(Rating.HARD))]
+    finally:
+        ws.close()

@@ -120,7 +120,9 @@ def make_engine(url: str) -> Engine:
     is_sqlite = backend == "sqlite"
     connect_args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_MS / 1000} if is_sqlite else {}
     try:
-        engine = create_engine(url, connect_args=connect_args)
+        # A server connection idle in the pool may have been dropped (a restart): PostgreSQL
+        # connections are pinged when taken out. A SQLite file has no server to lose.
+        engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not is_sqlite)
     except (ImportError, NoSuchModuleError):
         raise DatabaseError(
             f"{where}: the database driver is not installed (for PostgreSQL: "

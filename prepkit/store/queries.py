@@ -192,6 +192,7 @@ class HotPath:
     """One learner's study statements on a single pooled connection, held for a session."""
 
     def __init__(self, engine: Engine, learner_id: int) -> None:
+        self._engine = engine
         self._pooled = engine.raw_connection()
         self._db: Any = self._pooled.driver_connection
         self._staged = False  # an answer's transaction is open (stage_answer)
@@ -206,12 +207,16 @@ class HotPath:
         return driver_sql(statement, qmark=self._sqlite)
 
     def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
-        cursor = self._db.cursor()
         try:
-            cursor.execute(self._sql(statement), params)
-            return list(cursor.fetchall())
-        finally:
-            cursor.close()
+            cursor = self._db.cursor()
+            try:
+                cursor.execute(self._sql(statement), params)
+                return list(cursor.fetchall())
+            finally:
+                cursor.close()
+        except BaseException:
+            self._replace_if_lost()
+            raise
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
@@ -251,8 +256,20 @@ class HotPath:
         if self._sqlite:
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
-        else:
+        elif not self._replace_if_lost():
             self._db.rollback()
+
+    def _replace_if_lost(self) -> bool:
+        """Take a new connection if the server dropped this one (a restart, a terminated
+        backend): the step that found it gone has failed and is reported as not saved, and the
+        learner's next step goes through instead of failing on a dead connection for the rest
+        of the session. True when it was replaced."""
+        if self._sqlite or not (self._db.closed or self._db.broken):
+            return False
+        self._pooled.invalidate()
+        self._pooled = self._engine.raw_connection()
+        self._db = self._pooled.driver_connection
+        return True
 
     def _read_done(self) -> None:
         # psycopg opens a transaction even for reads; end it so no snapshot is held open. Inside
