@@ -451,10 +451,15 @@ def test_steps_the_database_refuses_change_nothing_and_can_be_given_again(
     assert sum(1 for row in rows["card_state"] if row[-2] is not None) == 1  # one card buried
 
 
-def test_a_session_whose_server_connection_is_dropped_goes_on(pg_url: str, deck_dir) -> None:
+def test_a_session_whose_server_connection_is_dropped_goes_on(
+    pg_url: str, deck_dir, monkeypatch
+) -> None:
     """The PostgreSQL server drops the session's connections (a restart, an administrator
-    terminating them) while the learner thinks. The next answer is refused as not saved, and
-    the one after it goes through on a new connection; so do undo and a new session."""
+    terminating them) while the learner thinks, and does not take new ones at first. Answers
+    are refused as not saved with the card kept in front; once the server is back the next
+    answer goes through on a new connection, and so do undo and a new session."""
+    from sqlalchemy.exc import OperationalError
+
     from prepkit.deck.load import load_paths
     from prepkit.workspace import open_workspace, sync_library
 
@@ -471,11 +476,18 @@ def test_a_session_whose_server_connection_is_dropped_goes_on(pg_url: str, deck_
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 ).fetchone()
             assert dropped is not None and dropped[0] >= 1
-            with pytest.raises(Exception) as refused:
-                session.answer(Rating.GOOD, NOW)
-            assert database_reason(refused.value) is not None
-            assert session.next(NOW) is first and session.answered == 0
-            session.answer(Rating.GOOD, NOW)
+
+            def down() -> None:
+                raise OperationalError("connect", {}, Exception("connection refused"))
+
+            with monkeypatch.context() as patch:
+                patch.setattr(ws.engine, "raw_connection", down)  # the server is not back yet
+                for _ in range(2):
+                    with pytest.raises(Exception) as refused:
+                        session.answer(Rating.GOOD, NOW)
+                    assert database_reason(refused.value) is not None
+                    assert session.next(NOW) is first and session.answered == 0
+            session.answer(Rating.GOOD, NOW)  # back: the first answer after it is saved
             session.undo(NOW)
             session.answer(Rating.HARD, NOW)
         with StudySession(ws, NOW) as fresh:

@@ -207,6 +207,7 @@ class HotPath:
         return driver_sql(statement, qmark=self._sqlite)
 
     def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        self._replace_if_lost()
         try:
             cursor = self._db.cursor()
             try:
@@ -229,6 +230,7 @@ class HotPath:
     def _writing(self) -> Iterator[Any]:
         """The statements of a write transaction, which an error rolls back; the caller ends it
         (`transaction` commits at once, `stage_answer` leaves it to `commit`)."""
+        self._replace_if_lost()
         cursor = self._db.cursor()
         try:
             if self._sqlite:
@@ -263,12 +265,21 @@ class HotPath:
         """Take a new connection if the server dropped this one (a restart, a terminated
         backend): the step that found it gone has failed and is reported as not saved, and the
         learner's next step goes through instead of failing on a dead connection for the rest
-        of the session. True when it was replaced."""
-        if self._sqlite or not (self._db.closed or self._db.broken):
+        of the session. True when the connection was lost.
+
+        Never raises: it runs while a failed step is being rolled back, and the server may be
+        down still. Then the dead connection stays, and the next step tries again first. Never
+        swaps the connection under a staged answer either: that answer's commit must fail on
+        the connection its statements ran on, not succeed empty on a new one."""
+        if self._sqlite or self._staged or not (self._db.closed or self._db.broken):
             return False
-        self._pooled.invalidate()
-        self._pooled = self._engine.raw_connection()
-        self._db = self._pooled.driver_connection
+        if self._pooled.is_valid:  # not yet given up on by an earlier try
+            self._pooled.invalidate()
+        try:
+            fresh = self._engine.raw_connection()
+        except Exception:  # unreachable for now: the step in hand fails with its own error
+            return True
+        self._pooled, self._db = fresh, fresh.driver_connection
         return True
 
     def _read_done(self) -> None:
