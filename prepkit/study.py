@@ -295,11 +295,8 @@ class StudySession:
         return self._show(taken.item[0], now)
 
     def _show(self, card_id: int, now: datetime) -> Shown:
-        self._shown = self._prepare(card_id, now)
+        self._shown = self._preview(card_id, *self._db.show(card_id), now, self.counts())
         return self._shown
-
-    def _prepare(self, card_id: int, now: datetime) -> Shown:
-        return self._preview(card_id, *self._db.show(card_id), now, self.counts())
 
     def _preview(
         self, card_id: int, row: CardRow, memory: CardState, now: datetime, counts: Counts
@@ -343,9 +340,7 @@ class StudySession:
     def answer(self, rating: Rating, now: datetime, duration_ms: int | None = None) -> Answered:
         """Grade the shown card and commit it; the saved outcome is the one that was shown (unless
         another session answered the card meanwhile: see `HotPath.stage_answer`)."""
-        shown = self._shown
-        if shown is None:
-            raise RuntimeError("no card is shown")
+        shown = self._require_shown()
         outcome = shown.outcome(rating)
         if _day_count(shown.state, now) != _day_count(shown.state, shown.shown_at):
             seed = fuzz_seed(shown.card_id, shown.state.reps)
@@ -477,34 +472,25 @@ class StudySession:
         _, cutoff = self._day_bounds(now)
         until_ms = to_ms(cutoff)
         self._db.set_buried(shown.card_id, until_ms)  # a refused write leaves the card shown
-        self._take_shown()
+        self._shown = None
         self._undo.append(_Undo("bury", shown.card_id, until_ms=until_ms))
 
     def suspend(self, now: datetime) -> None:
         """Take the shown card out of study until it is unsuspended by hand."""
         shown = self._require_shown()
         self._db.set_suspended(shown.card_id, True)  # a refused write leaves the card shown
-        self._take_shown()
+        self._shown = None
         self._undo.append(_Undo("suspend", shown.card_id))
 
     def flag(self, flag: int) -> int:
         """Set (or, given the flag it already has, clear) a flag 1-7 on the shown card."""
         if not 0 <= flag <= 7:
             raise ValueError("flags are 1-7, 0 clears")
-        shown = self._shown
-        if shown is None:
-            raise RuntimeError("no card is shown")
+        shown = self._require_shown()
         current = self._db.flag_of(shown.card_id)
         value = 0 if current == flag else flag
         self._db.set_flag(shown.card_id, value)
         return value
-
-    def _take_shown(self) -> Shown:
-        shown = self._shown
-        if shown is None:
-            raise RuntimeError("no card is shown")
-        self._shown = None
-        return shown
 
 
 def _prepared(preparing: Future[Shown] | None) -> Shown | None:
