@@ -105,12 +105,13 @@ def _ensure_learner(engine: Engine, profile: str, now: datetime) -> int:
 def _find_or_create_learner(engine: Engine, profile: str, now: datetime) -> int:
     # Found with a read: opening a workspace must not wait on the write lock (a long import in
     # another terminal), since a reader in WAL mode never does. Only a new profile writes.
+    named = select(m.Learner.id).where(m.Learner.name == profile)
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        found = conn.execute(select(m.Learner.id).where(m.Learner.name == profile)).scalar()
+        found = conn.execute(named).scalar()
     if found is not None:
         return int(found)
     with engine.begin() as conn:
-        found = conn.execute(select(m.Learner.id).where(m.Learner.name == profile)).scalar()
+        found = conn.execute(named).scalar()
         if found is not None:
             return int(found)  # made meanwhile by another session
         learner_id = conn.execute(

@@ -208,16 +208,12 @@ class HotPath:
 
     def _query(self, statement: str, params: Sequence[Any]) -> list[Any]:
         self._replace_if_lost()
+        cursor = self._db.cursor()
         try:
-            cursor = self._db.cursor()
-            try:
-                cursor.execute(self._sql(statement), params)
-                return list(cursor.fetchall())
-            finally:
-                cursor.close()
-        except BaseException:
-            self._replace_if_lost()
-            raise
+            cursor.execute(self._sql(statement), params)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
